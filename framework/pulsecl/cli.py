@@ -1,0 +1,74 @@
+"""The ``pulsecl`` command line.
+
+Each subcommand lives in its own module under :mod:`pulsecl.commands` and exposes
+``register(subparsers)``, which adds its parser and sets ``func`` to a callable taking the
+parsed arguments and returning an exit status.  Errors of the :class:`PulseclError`
+family are printed as one line per error (``pulsecl: error: ...``) with exit status 2;
+``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from pulsecl._version import __version__
+from pulsecl.errors import PulseclError
+
+#: Subcommand modules, in the order ``pulsecl --help`` lists them.
+COMMANDS: tuple[str, ...] = (
+    "pulsecl.commands.plugins",
+    "pulsecl.commands.config",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits with status 2 and one line on bad arguments (its default)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="pulsecl",
+        description="Heart rate from face video, learnt from unlabelled video (rPPG).",
+    )
+    parser.add_argument("--version", action="version", version=f"pulsecl {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument(
+        "--disable-plugin",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="do not load plugin NAME (repeatable; also PULSECL_DISABLE_PLUGINS=a,b)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMANDS:
+        importlib.import_module(module).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    from pulsecl.plugins import reset_plugin_manager
+
+    reset_plugin_manager(disabled=args.disable_plugin)
+    try:
+        return int(args.func(args) or 0)
+    except PulseclError as exc:
+        if args.debug:
+            raise
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            print(f"pulsecl: error: {line}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("pulsecl: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the ``pulsecl`` CLI, one module each (see :mod:`pulsecl.cli`)."""

@@ -1,0 +1,43 @@
+"""``pulsecl plugins``: every plugin, its distribution and version, and its components."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("plugins", help="list plugins and the components they register")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pulsecl.plugins import get_plugin_manager
+
+    pm = get_plugin_manager()
+    rows = []
+    for name, info in sorted(pm.info.items(), key=lambda kv: (not kv[1].builtin, kv[0])):
+        rows.append(
+            {
+                "name": name,
+                "distribution": info.distribution,
+                "version": info.version,
+                "entry_point": info.entry_point,
+                "builtin": info.builtin,
+                "hooks": info.hooks,
+                "components": pm.plugin_components(name),
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        origin = "built-in" if row["builtin"] else "third-party"
+        print(f"{row['name']}  ({row['distribution']} {row['version']}, {origin}, entry point {row['entry_point']})")
+        for kind, names in row["components"].items():
+            print(f"    {kind}: {', '.join(names)}")
+        other = [h for h in row["hooks"] if not h.startswith("pulsecl_register_")]
+        if other:
+            print(f"    hooks: {', '.join(other)}")
+    return 0

@@ -1,0 +1,383 @@
+"""Configuration: TOML files read into dataclasses with documented defaults.
+
+* ``load_config(path_or_preset, overrides)`` reads a TOML file (or a named preset from
+  ``pulsecl/presets/``) over the defaults, then applies ``section.key=value`` overrides.
+* Unknown sections and keys are errors that name the key and the file.
+* Values are checked against the field's type (``int``, ``float``, ``bool``, ``str``,
+  lists, tables); component options (``*.options`` tables) are checked when the component
+  is built, against the component factory's own signature.
+* :func:`dump_toml` prints a resolved config that loads back to the same config.
+
+Frequencies are given in bpm here, at the edge; the code works in Hz.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import json
+import sys
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from pulsecl.errors import ConfigError, did_you_mean
+
+__all__ = [
+    "Config",
+    "PRESETS_DIR",
+    "apply_override",
+    "config_hash",
+    "config_to_dict",
+    "dump_toml",
+    "load_config",
+    "presets",
+]
+
+PRESETS_DIR = Path(__file__).with_name("presets")
+
+
+# ----------------------------------------------------------------------------------------
+# Sections.  Every field carries its default and a comment saying what it means.
+# ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class SignalConfig:
+    """Turning a pulse signal into a heart rate."""
+
+    band_bpm: list[float] = field(default_factory=lambda: [40.0, 250.0])  # plausible HR band, bpm
+    window_s: float = 10.0  # sliding window for HR over time, seconds
+    stride_s: float = 1.0  # stride of that window, seconds
+    preset: str = "default"  # post-processing preset: default | rppg-toolbox | gideon2021
+
+
+@dataclass
+class PreprocessConfig:
+    """Video -> face crops (the video pipeline)."""
+
+    detector: str = "haar"  # face detector plugin
+    detect_every: int = 10  # run the detector every N frames, track in between
+    box_scale: float = 1.2  # enlarge the detected box by this factor
+    smooth: float = 0.3  # temporal smoothing of boxes (EMA weight of the new box, 0-1]
+    size: int = 64  # crops are resized to size x size pixels
+    roi: str = "face"  # face | full (video already cropped to skin)
+    chunk_frames: int = 300  # frames decoded per chunk (bounds memory)
+
+
+@dataclass
+class DataConfig:
+    """What to train or evaluate on."""
+
+    dataset: str = "auto"  # dataset plugin, or auto (guess from the folder layout)
+    root: str = ""  # dataset root or folder of videos (--data on the command line)
+    cache: str = ""  # preprocessing cache folder ("" = <root>/.pulsecl-cache)
+    clip_s: float = 0.0  # training clip length in seconds (0 = use clip_frames)
+    clip_frames: int = 128  # training clip length in frames when clip_s is 0
+    exclude: list[str] = field(default_factory=list)  # subject ids left out
+    split: str = "all"  # all | train | val | test (subject-wise, see fold settings)
+    folds: int = 0  # k for subject-wise k-fold (0 = a single split by val_fraction)
+    fold: int = 0  # which fold is held out
+    val_fraction: float = 0.2  # share of subjects held out for validation when folds = 0
+
+
+@dataclass
+class ModelConfig:
+    """Backbone and sampler."""
+
+    backbone: str = "physnet"  # backbone plugin
+    options: dict[str, Any] = field(default_factory=lambda: {"channels": 32, "norm": "temporal"})
+    sampler: str = "identity"  # sampler plugin (identity | saliency)
+    sampler_options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ViewsConfig:
+    """The contrastive proxy task and the views cut from each branch."""
+
+    proxy: str = "frequency"  # view generator that makes anchor/positive/negative branches
+    proxy_options: dict[str, Any] = field(default_factory=dict)
+    windows: str = "windows"  # view generator that cuts views from each branch
+    windows_options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LossConfig:
+    """Losses and their weights: total = sum(weight * loss)."""
+
+    weights: dict[str, float] = field(
+        default_factory=lambda: {"mvtl": 1.0, "bandwidth": 1.0, "sparsity": 1.0}
+    )
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-loss options
+
+
+@dataclass
+class BankConfig:
+    """Optional momentum bank of negatives (size 0 = off)."""
+
+    name: str = "momentum"  # negative bank plugin
+    size: int = 0  # spectra kept; 0 turns the bank off
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation."""
+
+    mode: str = "contrastive"  # contrastive (no labels) | supervised (reference pulse)
+    epochs: int = 10
+    steps_per_epoch: int = 0  # 0 = one pass over the clips
+    batch_size: int = 4
+    lr: float = 1e-3  # AdamW learning rate
+    weight_decay: float = 0.01
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | mps
+    amp: bool = True  # mixed precision (GPU only)
+    workers: int = 0  # data-loader worker processes
+
+
+@dataclass
+class EvalConfig:
+    """Whole-video inference."""
+
+    window_s: float = 0.0  # inference window in seconds (0 = the training clip length)
+    overlap: float = 0.5  # window overlap, Hamming-weighted overlap-add
+
+
+@dataclass
+class Config:
+    """The whole configuration.  Sections are TOML tables of the same names."""
+
+    signal: SignalConfig = field(default_factory=SignalConfig)
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    views: ViewsConfig = field(default_factory=ViewsConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    bank: BankConfig = field(default_factory=BankConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+
+# ----------------------------------------------------------------------------------------
+# Loading
+# ----------------------------------------------------------------------------------------
+
+
+def presets() -> list[str]:
+    """Names of the configs shipped with pulsecl (``default``, ``paper``, ...)."""
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
+
+
+def _resolve_source(source: str | Path) -> Path:
+    path = Path(source)
+    if path.suffix == ".toml" or path.exists() or "/" in str(source):
+        if not path.is_file():
+            raise ConfigError(f"config file '{path}' does not exist; give a TOML file or a preset ({', '.join(presets())})")
+        return path
+    preset = PRESETS_DIR / f"{source}.toml"
+    if not preset.is_file():
+        raise ConfigError(
+            f"unknown config preset '{source}'{did_you_mean(str(source), presets())} "
+            f"(presets: {', '.join(presets())}; or give a path to a .toml file)"
+        )
+    return preset
+
+
+def _field_type(cls: type, name: str) -> Any:
+    return typing.get_type_hints(cls)[name]
+
+
+def _check_value(value: Any, tp: Any, key: str, origin: str) -> Any:
+    """Coerce/check ``value`` against the annotation ``tp``; raise ConfigError if wrong."""
+    base = typing.get_origin(tp) or tp
+    if base in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            try:
+                return _check_value(value, arg, key, origin)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{origin}: '{key}' = {value!r} has the wrong type (expected {tp})")
+    if tp is Any:
+        return value
+    if base is bool:
+        if isinstance(value, bool):
+            return value
+    elif base is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif base is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif base is str:
+        if isinstance(value, str):
+            return value
+    elif base is list:
+        if isinstance(value, (list, tuple)):
+            (item,) = typing.get_args(tp) or (Any,)
+            return [_check_value(v, item, f"{key}[{i}]", origin) for i, v in enumerate(value)]
+    elif base is dict:
+        if isinstance(value, dict):
+            _, item = typing.get_args(tp) or (str, Any)
+            return {k: _check_value(v, item, f"{key}.{k}", origin) for k, v in value.items()}
+    else:  # pragma: no cover - every field uses one of the above
+        return value
+    expected = getattr(base, "__name__", str(base))
+    raise ConfigError(
+        f"{origin}: '{key}' must be {expected}, got {type(value).__name__} {value!r}"
+    )
+
+
+def _merge_section(section: Any, values: dict[str, Any], name: str, origin: str) -> None:
+    known = [f.name for f in dataclasses.fields(section)]
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(
+                f"{origin}: unknown key '{name}.{key}'{did_you_mean(key, known)} "
+                f"(keys in [{name}]: {', '.join(known)})"
+            )
+        tp = _field_type(type(section), key)
+        # A table given in a file replaces the default table (a file that sets
+        # [loss.weights] means exactly those weights).
+        setattr(section, key, _check_value(value, tp, f"{name}.{key}", origin))
+
+
+def merge(config: Config, data: dict[str, Any], origin: str) -> Config:
+    """Apply a parsed TOML mapping to ``config`` (in place); ``origin`` names the file."""
+    sections = [f.name for f in dataclasses.fields(config)]
+    for name, values in data.items():
+        if name not in sections:
+            raise ConfigError(
+                f"{origin}: unknown section '{name}'{did_you_mean(name, sections)} "
+                f"(sections: {', '.join(sections)})"
+            )
+        if not isinstance(values, dict):
+            raise ConfigError(f"{origin}: '{name}' must be a table ([{name}]), got {values!r}")
+        _merge_section(getattr(config, name), values, name, origin)
+    return config
+
+
+def _parse_value(text: str) -> Any:
+    """A ``--set`` value: a TOML literal if it parses as one, else a plain string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_override(config: Config, override: str) -> Config:
+    """Apply one ``section.key=value`` (or ``section.key.sub=value``) override."""
+    if "=" not in override:
+        raise ConfigError(f"--set '{override}': expected section.key=value")
+    dotted, _, text = override.partition("=")
+    parts = dotted.strip().split(".")
+    if len(parts) < 2:
+        raise ConfigError(f"--set '{override}': expected section.key=value, e.g. train.epochs=3")
+    value = _parse_value(text.strip())
+    section, key, rest = parts[0], parts[1], parts[2:]
+    if rest:  # into a table field: model.options.channels=16
+        sec = getattr(config, section, None)
+        if sec is None or not hasattr(sec, key) or not isinstance(getattr(sec, key), dict):
+            merge(config, {section: {key: {}}}, "--set")  # raises the usual unknown-key error
+            raise ConfigError(f"--set '{override}': '{section}.{key}' is not a table")
+        table = copy.deepcopy(getattr(sec, key))
+        node = table
+        for part in rest[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set '{override}': '{part}' is not a table")
+        node[rest[-1]] = value
+        return merge(config, {section: {key: table}}, "--set")
+    return merge(config, {section: {key: value}}, "--set")
+
+
+def load_config(
+    source: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()
+) -> Config:
+    """Defaults, then the TOML file or preset ``source``, then ``overrides``."""
+    config = Config()
+    if source is not None:
+        path = _resolve_source(source)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+        merge(config, data, str(path))
+    for override in overrides:
+        apply_override(config, override)
+    validate(config)
+    return config
+
+
+def validate(config: Config) -> None:
+    """Cross-field checks that a type check cannot make."""
+    lo, hi = (config.signal.band_bpm + [0, 0])[:2]
+    if len(config.signal.band_bpm) != 2 or not 0 < lo < hi:
+        raise ConfigError(
+            f"signal.band_bpm = {config.signal.band_bpm}: give [low, high] in bpm with 0 < low < high"
+        )
+    if config.train.mode not in ("contrastive", "supervised"):
+        raise ConfigError(
+            f"train.mode = '{config.train.mode}': use 'contrastive' or 'supervised'"
+        )
+    if config.bank.size < 0:
+        raise ConfigError(f"bank.size = {config.bank.size}: must be >= 0 (0 turns the bank off)")
+    if config.preprocess.roi not in ("face", "full"):
+        raise ConfigError(f"preprocess.roi = '{config.preprocess.roi}': use 'face' or 'full'")
+
+
+# ----------------------------------------------------------------------------------------
+# Output
+# ----------------------------------------------------------------------------------------
+
+
+def config_to_dict(config: Config) -> dict[str, Any]:
+    """Plain nested dict of the config (JSON/TOML serialisable)."""
+    return dataclasses.asdict(config)
+
+
+def config_hash(config: Config) -> str:
+    """Short stable hash of the resolved config (for run records)."""
+    blob = json.dumps(config_to_dict(config), sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def _toml_key(key: str) -> str:
+    return key if key.replace("_", "").replace("-", "").isalnum() else json.dumps(key)
+
+
+def dump_toml(config: Config) -> str:
+    """The config as TOML, one commented table per section."""
+    lines: list[str] = []
+    for section in dataclasses.fields(config):
+        obj = getattr(config, section.name)
+        doc = (type(obj).__doc__ or "").strip().splitlines()[0]
+        lines.append(f"[{section.name}]  # {doc}" if doc else f"[{section.name}]")
+        for f in dataclasses.fields(obj):
+            lines.append(f"{f.name} = {_toml_value(getattr(obj, f.name))}")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,134 @@
+"""Hook specifications: the whole plugin interface of pulsecl.
+
+A plugin is a module (or any object) with functions named after these hooks, either
+decorated with :data:`pulsecl.hookimpl` or simply named ``pulsecl_*``.  pluggy calls hooks
+with keyword arguments only, and an implementation may accept a *subset* of a hook's
+arguments, so new arguments can be added here without breaking plugins; renaming one
+would break them.
+
+Every hook is documented in CONTRIBUTING.md with its exact signature (a test checks it).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import torch
+
+    from pulsecl.config import Config
+    from pulsecl.plugins import PulseclPluginManager
+    from pulsecl.registry import Registry
+
+PROJECT = "pulsecl"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# ---------------------------------------------------------------------------------------
+# Component tables.  Each hook fills one named table; all implementations are called.
+# ``registry.add(name, factory, description=None)`` registers a component, built later
+# with ``factory(**options)``.  A name taken twice is an error that names both plugins.
+# ---------------------------------------------------------------------------------------
+
+
+@hookspec
+def pulsecl_register_backbones(registry: Registry) -> None:
+    """Register backbones: ``torch.nn.Module`` mapping video (B, C, T, H, W), float in
+    [0, 1], to a pulse signal (B, T).  The module normalises its own input."""
+
+
+@hookspec
+def pulsecl_register_view_generators(registry: Registry) -> None:
+    """Register view generators: the contrastive proxy task (e.g. frequency resampling)
+    and the cutting of signals into views (e.g. multi-view temporal windows)."""
+
+
+@hookspec
+def pulsecl_register_samplers(registry: Registry) -> None:
+    """Register samplers: ``torch.nn.Module`` mapping video (B, C, T, H, W) to video of
+    the same shape before the backbone (identity, saliency-based zoom, ...)."""
+
+
+@hookspec
+def pulsecl_register_losses(registry: Registry) -> None:
+    """Register losses: ``torch.nn.Module`` returning a scalar; combined with weights
+    from the config (``[loss] weights``)."""
+
+
+@hookspec
+def pulsecl_register_negative_banks(registry: Registry) -> None:
+    """Register negative banks: stores of past spectra that supply extra negatives."""
+
+
+@hookspec
+def pulsecl_register_datasets(registry: Registry) -> None:
+    """Register datasets: loaders that list a dataset's videos, subjects and reference
+    pulses from a root folder."""
+
+
+@hookspec
+def pulsecl_register_face_detectors(registry: Registry) -> None:
+    """Register face detectors: objects with ``detect(frame_bgr) -> (x, y, w, h) | None``."""
+
+
+@hookspec
+def pulsecl_register_classical_methods(registry: Registry) -> None:
+    """Register classical rPPG methods: callables mapping an RGB trace (T, 3) sampled at
+    ``fs`` Hz to a pulse signal (T,)."""
+
+
+@hookspec
+def pulsecl_register_metrics(registry: Registry) -> None:
+    """Register metrics: callables comparing predictions with references."""
+
+
+# ---------------------------------------------------------------------------------------
+# Lifecycle hooks called by the trainer.
+# ---------------------------------------------------------------------------------------
+
+
+@hookspec
+def pulsecl_configure(config: Config, manager: PulseclPluginManager) -> None:
+    """Called once the config is final, before training starts.
+
+    A helper that matters only when an option is on registers itself here with
+    ``manager.register(obj, name)`` (the negative bank does this when
+    ``config.bank.size > 0``).
+    """
+
+
+@hookspec
+def pulsecl_extra_negatives(
+    spectra: torch.Tensor, freqs: torch.Tensor, step: int
+) -> torch.Tensor | None:
+    """Return extra negative spectra for this batch, or None.
+
+    ``spectra`` (B, F) are the batch's anchor power spectra, normalised to sum 1 over the
+    band, on the frequency grid ``freqs`` (F,) in Hz.  Return a tensor (K, F) on the same
+    grid and device (no gradient needed).  Results of all implementations are
+    concatenated along the first dimension.
+    """
+
+
+@hookspec
+def pulsecl_train_step_end(step: int, outputs: dict[str, Any]) -> None:
+    """Called after each optimiser step.
+
+    ``outputs`` holds at least ``"loss"`` (float), ``"anchor_spectra"`` and
+    ``"negative_spectra"`` ((B, F) tensors, detached, on the grid ``"freqs"`` (F,) Hz).
+    """
+
+
+# ---------------------------------------------------------------------------------------
+# Reporting.
+# ---------------------------------------------------------------------------------------
+
+
+@hookspec
+def pulsecl_report_header(config: Config) -> list[str] | None:
+    """Return lines that go into every run's metadata (training runs, benchmark
+    records, predictions), e.g. ``["myplugin: cache at /data/x"]``."""

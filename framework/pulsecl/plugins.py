@@ -1,0 +1,301 @@
+"""The plugin manager: built-ins first, then every installed ``pulsecl`` entry point.
+
+Loading follows pytest's model: the built-in plugins are ordinary plugins, declared in
+the entry-point group ``pulsecl`` of pyproject.toml *and* listed in
+:data:`BUILTIN_PLUGINS` so that a plain source checkout (``PYTHONPATH=framework:plugins``)
+loads them too.  Third-party plugins come from entry points.
+
+* ``PULSECL_DISABLE_PLUGINS=a,b`` or ``pulsecl --disable-plugin NAME`` blocks plugins.
+* ``PULSECL_DISABLE_PLUGIN_AUTOLOAD=1`` loads the built-ins only.
+
+pluggy's own ``load_setuptools_entrypoints`` stops at the first broken plugin; the loop
+here imports each plugin on its own and reports every failure, each with the plugin's
+distribution, version and entry point and how to disable it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata as md
+import inspect
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from pulsecl import hookspec as _hookspec
+from pulsecl._version import __version__
+from pulsecl.errors import (
+    PluginError,
+    PluginLoadError,
+    PluginValidationError,
+    did_you_mean,
+)
+from pulsecl.registry import KINDS, Registry, canonical_kind
+
+__all__ = [
+    "BUILTIN_PLUGINS",
+    "ENTRY_POINT_GROUP",
+    "PluginInfo",
+    "PulseclPluginManager",
+    "get_plugin_manager",
+    "reset_plugin_manager",
+]
+
+ENTRY_POINT_GROUP = "pulsecl"
+
+#: Built-in plugins: name -> module.  Must equal ``[project.entry-points.pulsecl]`` in
+#: pyproject.toml (tests/test_plugins.py checks).
+BUILTIN_PLUGINS: dict[str, str] = {
+    "classical": "pulsecl_classical",
+    "metrics": "pulsecl_metrics",
+    "haar": "pulsecl_haar",
+    "datasets": "pulsecl_datasets",
+    "physnet": "pulsecl_physnet",
+    "views": "pulsecl_views",
+    "samplers": "pulsecl_samplers",
+    "losses": "pulsecl_losses",
+    "bank": "pulsecl_bank",
+}
+
+_HOOK_PREFIX = "pulsecl_"
+
+
+@dataclass
+class PluginInfo:
+    """Where a registered plugin came from."""
+
+    name: str
+    distribution: str
+    version: str
+    entry_point: str
+    builtin: bool
+    hooks: list[str] = field(default_factory=list)
+
+
+def _env_list(var: str) -> list[str]:
+    return [s.strip() for s in os.environ.get(var, "").split(",") if s.strip()]
+
+
+def _env_flag(var: str) -> bool:
+    return os.environ.get(var, "").strip().lower() not in ("", "0", "false", "no")
+
+
+class PulseclPluginManager(pluggy.PluginManager):
+    """pluggy's manager plus name checks, provenance and the component tables."""
+
+    def __init__(self) -> None:
+        super().__init__(_hookspec.PROJECT)
+        self.add_hookspecs(_hookspec)
+        self.info: dict[str, PluginInfo] = {}
+        self._tables: dict[str, Registry] | None = None
+
+    # -- hook discovery and validation ---------------------------------------------------
+    def parse_hookimpl_opts(self, plugin: Any, name: str):  # type: ignore[override]
+        """Accept ``@hookimpl``-decorated functions and plain ``pulsecl_*`` functions."""
+        opts = super().parse_hookimpl_opts(plugin, name)
+        if opts is None and name.startswith(_HOOK_PREFIX):
+            method = getattr(plugin, name, None)
+            if inspect.isroutine(method):
+                opts = {}
+        return opts
+
+    def _spec_args(self, hook_name: str) -> list[str]:
+        fn = getattr(_hookspec, hook_name)
+        return list(inspect.signature(fn).parameters)
+
+    def _validate(self, plugin: Any, name: str) -> None:
+        """Reject misspelt hook names and arguments the spec does not have."""
+        specs = [n for n in dir(_hookspec) if n.startswith(_HOOK_PREFIX)]
+        for attr in dir(plugin):
+            if self.parse_hookimpl_opts(plugin, attr) is None:
+                continue
+            method = getattr(plugin, attr)
+            if attr not in specs:
+                raise PluginValidationError(
+                    f"plugin '{name}' implements unknown hook '{attr}'"
+                    f"{did_you_mean(attr, specs)} (hooks are listed in CONTRIBUTING.md)"
+                )
+            spec_args = self._spec_args(attr)
+            impl_args = [
+                p.name
+                for p in inspect.signature(method).parameters.values()
+                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"
+            ]
+            extra = [a for a in impl_args if a not in spec_args]
+            if extra:
+                raise PluginValidationError(
+                    f"plugin '{name}': hook '{attr}' takes argument(s) "
+                    f"{', '.join(repr(a) for a in extra)} that the spec lacks; the spec is "
+                    f"{attr}({', '.join(spec_args)})"
+                )
+
+    def register(self, plugin: Any, name: str | None = None) -> str | None:  # type: ignore[override]
+        label = name or self.get_canonical_name(plugin)
+        self._validate(plugin, label)
+        try:
+            out = super().register(plugin, name)
+        except pluggy.PluginValidationError as exc:  # anything our check missed
+            raise PluginValidationError(f"plugin '{label}': {exc}".replace("\n", " ")) from exc
+        except ValueError as exc:  # name or object already registered
+            raise PluginError(f"plugin '{label}' could not be registered: {exc}") from exc
+        self._tables = None
+        if out is not None and out not in self.info:
+            self.info[out] = PluginInfo(out, "-", "-", "-", builtin=False)
+        if out is not None:
+            self.info[out].hooks = sorted(
+                h.name for h in self.get_hookcallers(plugin) or []
+            )
+        return out
+
+    def unregister(self, plugin: Any = None, name: str | None = None) -> Any:  # type: ignore[override]
+        out = super().unregister(plugin, name)
+        self._tables = None
+        for key in [k for k, v in list(self.info.items()) if not self.has_plugin(k)]:
+            del self.info[key]
+        return out
+
+    # -- loading ---------------------------------------------------------------------------
+    def load(self, disabled: Iterable[str] = (), autoload: bool | None = None) -> None:
+        """Register the built-ins, then (unless autoload is off) every entry point.
+
+        ``disabled`` adds to ``PULSECL_DISABLE_PLUGINS``; ``autoload=None`` reads
+        ``PULSECL_DISABLE_PLUGIN_AUTOLOAD``.  All failures are collected and raised
+        together as one :class:`PluginLoadError`.
+        """
+        for name in [*_env_list("PULSECL_DISABLE_PLUGINS"), *disabled]:
+            self.set_blocked(name)
+        if autoload is None:
+            autoload = not _env_flag("PULSECL_DISABLE_PLUGIN_AUTOLOAD")
+        errors: list[str] = []
+        hint = "disable it with PULSECL_DISABLE_PLUGINS={0} or pulsecl --disable-plugin {0}"
+
+        for name, module in BUILTIN_PLUGINS.items():
+            if self.is_blocked(name) or self.has_plugin(name):
+                continue
+            try:
+                self.register(importlib.import_module(module), name)
+            except PluginError as exc:
+                errors.append(f"{exc}; {hint.format(name)}")
+                continue
+            except Exception as exc:  # noqa: BLE001 - reported, not hidden
+                errors.append(
+                    f"error importing built-in plugin '{name}' (distribution pulsecl "
+                    f"{__version__}, module {module}): {type(exc).__name__}: {exc}; "
+                    + hint.format(name)
+                )
+                continue
+            self.info[name] = PluginInfo(
+                name, "pulsecl", __version__, f"{name} = {module}", True, self.info[name].hooks
+            )
+
+        if autoload:
+            for ep in md.entry_points(group=ENTRY_POINT_GROUP):
+                if BUILTIN_PLUGINS.get(ep.name) == ep.value:
+                    continue  # the built-in's own declaration
+                dist = getattr(ep, "dist", None)
+                dname = dist.metadata["Name"] if dist is not None else "unknown distribution"
+                dver = dist.version if dist is not None else "?"
+                where = f"distribution {dname} {dver}, entry point '{ep.name} = {ep.value}'"
+                if self.is_blocked(ep.name):
+                    continue
+                if self.has_plugin(ep.name):
+                    prev = self.info.get(ep.name)
+                    errors.append(
+                        f"plugin name '{ep.name}' ({where}) is already taken by "
+                        f"{prev.distribution if prev else 'another plugin'}; "
+                        + hint.format(ep.name)
+                    )
+                    continue
+                try:
+                    plugin = ep.load()
+                    self.register(plugin, ep.name)
+                except PluginError as exc:
+                    errors.append(f"{exc} ({where}); {hint.format(ep.name)}")
+                    continue
+                except Exception as exc:  # noqa: BLE001
+                    errors.append(
+                        f"error importing plugin '{ep.name}' ({where}): "
+                        f"{type(exc).__name__}: {exc}; " + hint.format(ep.name)
+                    )
+                    continue
+                self.info[ep.name] = PluginInfo(
+                    ep.name, dname, dver, f"{ep.name} = {ep.value}", False, self.info[ep.name].hooks
+                )
+        if errors:
+            raise PluginLoadError(errors)
+
+    # -- component tables --------------------------------------------------------------------
+    def _build_tables(self) -> dict[str, Registry]:
+        tables = {}
+        for kind in KINDS:
+            table = Registry(kind)
+            caller = getattr(self.hook, f"pulsecl_register_{kind}")
+            # Call each implementation on its own so the table knows who added what.
+            for impl in reversed(caller.get_hookimpls()):
+                impl.function(registry=table._for_plugin(impl.plugin_name))
+            tables[kind] = table
+        return tables
+
+    def tables(self) -> dict[str, Registry]:
+        """Every component table, filled on first use (and again after (un)register)."""
+        if self._tables is None:
+            self._tables = self._build_tables()
+        return self._tables
+
+    def table(self, kind: str) -> Registry:
+        """The table of one kind (``"backbones"``, ``"loss"``, ...)."""
+        return self.tables()[canonical_kind(kind)]
+
+    def build(self, kind: str, name: str, **options: Any) -> Any:
+        """Build component ``name`` of ``kind`` with ``options``."""
+        return self.table(kind).build(name, **options)
+
+    def components(self, kind: str) -> list[str]:
+        """Sorted names registered for ``kind``."""
+        return self.table(kind).names()
+
+    def plugin_components(self, name: str) -> dict[str, list[str]]:
+        """``{kind: [component names]}`` that plugin ``name`` registered."""
+        out = {}
+        for kind, table in self.tables().items():
+            names = table.plugins().get(name)
+            if names:
+                out[kind] = names
+        return out
+
+    def report_header(self, config: Any = None) -> list[str]:
+        """Provenance lines for run metadata: versions of pulsecl and every plugin, then
+        whatever plugins add through ``pulsecl_report_header``."""
+        import platform
+
+        lines = [f"pulsecl {__version__}", f"python {platform.python_version()}"]
+        for info in sorted(self.info.values(), key=lambda i: i.name):
+            lines.append(f"plugin {info.name}: {info.distribution} {info.version}")
+        for result in self.hook.pulsecl_report_header(config=config):
+            if result:
+                lines.extend(str(line) for line in result)
+        return lines
+
+
+_MANAGER: PulseclPluginManager | None = None
+_DISABLED: list[str] = []
+
+
+def get_plugin_manager() -> PulseclPluginManager:
+    """The process-wide plugin manager, loaded on first use."""
+    global _MANAGER
+    if _MANAGER is None:
+        pm = PulseclPluginManager()
+        pm.load(disabled=_DISABLED)
+        _MANAGER = pm
+    return _MANAGER
+
+
+def reset_plugin_manager(disabled: Iterable[str] = ()) -> None:
+    """Forget the process-wide manager; the next use loads again (tests, CLI flags)."""
+    global _MANAGER, _DISABLED
+    _MANAGER = None
+    _DISABLED = list(disabled)
