@@ -226,6 +226,7 @@ class PulseclPluginManager(pluggy.PluginManager):
                 )
         if errors:
             raise PluginLoadError(errors)
+        self.tables()  # reject duplicate component names at start-up
 
     # -- component tables --------------------------------------------------------------------
     def _build_tables(self) -> dict[str, Registry]:

@@ -231,7 +231,8 @@ def lazy(target: str, description: str = "") -> Callable[..., Any]:
             return inspect.signature(_resolve())
 
         @property
-        def target(self) -> Any:
+        def resolved(self) -> Any:
+            """The imported target."""
             return _resolve()
 
         def __repr__(self) -> str:
