@@ -132,3 +132,23 @@ def pulsecl_train_step_end(step: int, outputs: dict[str, Any]) -> None:
 def pulsecl_report_header(config: Config) -> list[str] | None:
     """Return lines that go into every run's metadata (training runs, benchmark
     records, predictions), e.g. ``["myplugin: cache at /data/x"]``."""
+
+
+def hook_signatures() -> dict[str, str]:
+    """``{hook name: "def name(arg: type, ...) -> type"}`` for every hook, exactly as
+    written above (CONTRIBUTING.md quotes them; a test keeps the two equal)."""
+    import inspect
+    import sys
+
+    module = sys.modules[__name__]
+    out = {}
+    for name in sorted(dir(module)):
+        if not name.startswith("pulsecl_"):
+            continue
+        fn = getattr(module, name)
+        ann = fn.__annotations__
+        args = ", ".join(
+            f"{p}: {ann[p]}" if p in ann else p for p in inspect.signature(fn).parameters
+        )
+        out[name] = f"def {name}({args}) -> {ann.get('return', 'None')}"
+    return out

@@ -1,0 +1,90 @@
+"""The CLI: --version, plugins, config show, and the one-line errors with status 2."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import pulsecl
+from pulsecl.cli import main
+
+
+def run_cli(*args, env=None):
+    """Run the installed console entry point in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "pulsecl", *args], capture_output=True, text=True, env=env
+    )
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"pulsecl {pulsecl.__version__}"
+
+
+def test_plugins_lists_builtins_with_distribution_and_components(capsys):
+    assert main(["plugins", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["losses"]["distribution"] == "pulsecl"
+    assert rows["losses"]["version"] == pulsecl.__version__
+    assert rows["losses"]["builtin"] is True
+    assert main(["plugins"]) == 0
+    text = capsys.readouterr().out
+    assert f"losses  (pulsecl {pulsecl.__version__}, built-in, entry point losses = pulsecl_losses)" in text
+
+
+def test_disable_plugin_flag(capsys):
+    assert main(["--disable-plugin", "losses", "plugins", "--json"]) == 0
+    names = {r["name"] for r in json.loads(capsys.readouterr().out)}
+    assert "losses" not in names and "physnet" in names
+
+
+def test_config_show_prints_resolved_config(tmp_path, capsys):
+    path = tmp_path / "c.toml"
+    path.write_text("[train]\nepochs = 4\n")
+    assert main(["config", "show", str(path), "--set", "train.batch_size=2"]) == 0
+    out = capsys.readouterr().out
+    assert "[train]  # Optimisation." in out
+    assert "epochs = 4" in out and "batch_size = 2" in out
+
+
+def test_config_error_is_one_line_with_status_2(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[train]\nepohcs = 3\n")
+    out = run_cli("config", "show", str(path))
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"pulsecl: error: {path}: unknown key 'train.epohcs'")
+    assert "Traceback" not in out.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[train]\nepohcs = 3\n")
+    out = run_cli("--debug", "config", "show", str(path))
+    assert out.returncode != 0
+    assert "Traceback" in out.stderr and "ConfigError" in out.stderr
+
+
+def test_broken_plugin_reported_by_cli(make_dist, tmp_path):
+    import os
+
+    site = make_dist("broken-one", "1.0", {"one": "broken_one"}, {"broken_one": "import nope_xyz\n"})
+    env = dict(os.environ, PYTHONPATH=f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    out = run_cli("plugins", env=env)
+    assert out.returncode == 2
+    assert out.stderr.strip() == (
+        "pulsecl: error: error importing plugin 'one' (distribution broken-one 1.0, entry "
+        "point 'one = broken_one'): ModuleNotFoundError: No module named 'nope_xyz'; disable "
+        "it with PULSECL_DISABLE_PLUGINS=one or pulsecl --disable-plugin one"
+    )
+    ok = run_cli("--disable-plugin", "one", "plugins", env=env)
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 0
+    assert "usage: pulsecl" in capsys.readouterr().out
