@@ -1,0 +1,1 @@
+"""The engine: training, evaluation and inference built from plugin components."""
