@@ -1,8 +1,32 @@
-"""Built-in pulsecl plugin 'views' (being written: registers its view_generators here)."""
+"""Built-in pulsecl plugin 'views': the contrastive proxy task and multi-view windows.
+
+Registers two view generators (modules imported only when built):
+
+* ``frequency`` (stage ``"proxy"``, :mod:`pulsecl_views.frequency`): anchor, positive
+  and negative branches by temporal resampling (Gideon & Stent, ICCV 2021), with a
+  factor per sample, negatives at their own length, anti-aliasing and a frame-rate guard.
+* ``windows`` (stage ``"views"``, :mod:`pulsecl_views.windows`): V random windows of W
+  samples per branch, offsets independent per sample.
+
+A view generator declares its ``stage``: a ``"proxy"`` generator is called as
+``gen(x, fs, model, generator)`` and returns the branches; a ``"views"`` generator is
+called as ``gen(branches, generator)`` and adds ``*_views`` (B, V, W) to them.
+"""
 
 from pulsecl import hookimpl
+from pulsecl.registry import lazy
 
 
 @hookimpl
 def pulsecl_register_view_generators(registry):
-    """Register this plugin's view_generators."""
+    """Register the ``frequency`` proxy and the ``windows`` views."""
+    registry.add(
+        "frequency",
+        lazy("pulsecl_views.frequency:FrequencyViews"),
+        description="anchor/positive/negative by anti-aliased temporal resampling, factor per sample, frame-rate guard",
+    )
+    registry.add(
+        "windows",
+        lazy("pulsecl_views.windows:WindowViews"),
+        description="V random windows of W samples per branch, offsets independent per sample",
+    )

@@ -1,0 +1,223 @@
+"""Frequency-resampling proxy task: anchor, positive and negative branches.
+
+After Gideon & Stent, "The Way to my Heart is through Contrastive Learning: Remote
+Photoplethysmography from Unlabelled Video", ICCV 2021, section 3.  An anchor clip
+``x_a`` (T frames) is resampled in time to ``L = round(T / r)`` frames, played back at
+the same frame rate: the pulse in that negative clip is ``r`` times faster.  The
+backbone maps the anchor to ``y_a`` (B, T) and the negative to ``y_n`` (L samples);
+resampling ``y_n`` back to T samples gives the positive ``y_p``, whose pulse matches the
+anchor again.
+
+What this implementation does differently from the reference code (FACTS.md, "Weak
+points"), each switchable back for a comparison benchmark:
+
+* ``per_sample=True``: one factor per sample, ``r_i ~ U[factor_range]``, not one per batch.
+* ``pad_negatives=False``: the negative is run through the backbone at its own length
+  (samples of equal length share one call) instead of being zero-padded back to T.
+* ``antialias=True``: temporal resampling is band-limited
+  (:func:`pulsecl.nn.spectral.resample_video`), not plain trilinear interpolation.
+* A frame-rate guard: when ``max(r) * f_max >= fs / 2`` (``f_max`` the top of the
+  band) the negative's pulse would pass the Nyquist frequency, fold back, and the
+  proxy task would silently be wrong.  The generator then raises
+  :class:`~pulsecl.errors.SignalError` naming the lowest usable frame rate and the
+  largest usable factor.
+
+``pad_negatives=True, per_sample=False, antialias=False`` is the paper's exact recipe.
+
+Interface (stage ``"proxy"``)::
+
+    gen = FrequencyViews(factor_range=(1.25, 1.5))
+    out = gen(x, fs, model, generator=None)
+
+* ``x`` (B, C, T, H, W) video; ``fs`` frame rate, float or (B,) tensor, Hz;
+  ``model`` a callable mapping video (N, C, T', H, W) to signals (N, T') (the sampler
+  and backbone); ``generator`` an optional ``torch.Generator`` for the factors.
+* ``out["anchor"]`` (B, T), ``out["positive"]`` (B, T);
+  ``out["negative"]`` (B, L) when every sample has the same length L, else a list of B
+  tensors, sample i of shape (L_i,), ``L_i = round(T / r_i)``;
+  ``out["factors"]`` (B,) the factors actually applied, ``T / L_i`` (the drawn factor
+  rounded to a whole number of frames); ``out["lengths"]`` (B,) int64, ``L_i``;
+  ``out["fs"]`` (B,) frame rates (the negative is played at the same rate).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from pulsecl.errors import ConfigError, SignalError
+from pulsecl.nn.spectral import as_fs, band_hz, resample_signal, resample_video
+
+__all__ = ["FrequencyViews", "largest_factor", "lowest_frame_rate"]
+
+
+def lowest_frame_rate(factor_max: float, f_max: float) -> float:
+    """Frame rate (Hz) that the proxy task needs to exceed: ``2 * max(r, 1) * f_max``."""
+    return 2.0 * max(float(factor_max), 1.0) * float(f_max)
+
+
+def largest_factor(fs: float, f_max: float) -> float:
+    """Largest factor r whose negative keeps the band below Nyquist: ``r < fs / (2 f_max)``."""
+    return float(fs) / (2.0 * float(f_max))
+
+
+class FrequencyViews:
+    """Anchor / positive / negative branches by temporal resampling (module docstring).
+
+    Args:
+        factor_range: ``(low, high)`` of the speed-up factor r, both above 1 (faster
+            negatives) or both below 1 (slower); paper (1.25, 1.5).
+        per_sample: draw one factor per sample (True) or one per batch (paper).
+        band_bpm: heart-rate band, bpm; its top sets the frame-rate guard.
+        pad_negatives: zero-pad negative clips back to T frames and run them in one call
+            with the anchors, keeping the first L outputs (the paper's flawed recipe).
+        antialias: band-limited temporal resampling (False: trilinear, as the paper).
+    """
+
+    stage = "proxy"
+
+    def __init__(
+        self,
+        factor_range: Sequence[float] = (1.25, 1.5),
+        per_sample: bool = True,
+        band_bpm: Sequence[float] = (40.0, 250.0),
+        pad_negatives: bool = False,
+        antialias: bool = True,
+    ):
+        if isinstance(factor_range, (str, bytes)) or len(factor_range) != 2:
+            raise ConfigError(f"factor_range = {factor_range!r}: give [low, high], e.g. [1.25, 1.5]")
+        lo, hi = float(factor_range[0]), float(factor_range[1])
+        if not 0.0 < lo <= hi or lo <= 1.0 <= hi:
+            raise ConfigError(
+                f"factor_range = {list(factor_range)}: need 0 < low <= high with both above 1 "
+                "(faster negatives) or both below 1; a factor of 1 makes a negative equal to its anchor"
+            )
+        if pad_negatives and hi < 1.0:
+            raise ConfigError(
+                f"factor_range = {list(factor_range)} with pad_negatives = true: padding needs "
+                "factors above 1 (negatives shorter than the clip)"
+            )
+        self.factor_range = (lo, hi)
+        self.per_sample = bool(per_sample)
+        self.band = band_hz(band_bpm)
+        self.pad_negatives = bool(pad_negatives)
+        self.antialias = bool(antialias)
+
+    def __repr__(self) -> str:
+        return (
+            f"FrequencyViews(factor_range={self.factor_range}, per_sample={self.per_sample}, "
+            f"band_bpm=({self.band[0] * 60:g}, {self.band[1] * 60:g}), "
+            f"pad_negatives={self.pad_negatives}, antialias={self.antialias})"
+        )
+
+    # -- checks and draws -----------------------------------------------------------------
+    def check_frame_rate(self, fs: torch.Tensor) -> None:
+        """Raise :class:`SignalError` unless ``max(r) * f_max < fs / 2`` for every sample."""
+        f_max = self.band[1]
+        need = lowest_frame_rate(self.factor_range[1], f_max)
+        low_fs = float(fs.min())
+        if low_fs > need:
+            return
+        r_ok = largest_factor(low_fs, f_max)
+        if r_ok > 1.0:
+            fix = (
+                f"or keep factor_range below {r_ok:.3f} "
+                f"(now up to {self.factor_range[1]:g})"
+            )
+        else:
+            fix = f"no factor above 1 works at this rate: lower band_bpm's top below {low_fs * 30:.0f} bpm"
+        raise SignalError(
+            f"frame rate {low_fs:g} fps is too low for the frequency-resampling proxy: a factor "
+            f"of {self.factor_range[1]:g} moves the band's top ({f_max * 60:g} bpm) to "
+            f"{self.factor_range[1] * f_max * 60:g} bpm, at or above fs/2 = {low_fs * 30:g} bpm, "
+            f"so the negative's pulse folds back; use video above {need:.2f} fps, {fix}"
+        )
+
+    def draw_factors(
+        self, batch: int, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Factors r ~ U[factor_range], one per sample or one repeated.  Shape: (B,), CPU."""
+        lo, hi = self.factor_range
+        n = batch if self.per_sample else 1
+        u = torch.rand(n, generator=generator, dtype=torch.float64)
+        return (lo + (hi - lo) * u).expand(batch).clone()
+
+    # -- the proxy task -------------------------------------------------------------------
+    def __call__(
+        self,
+        x: torch.Tensor,
+        fs: float | torch.Tensor,
+        model: Callable[[torch.Tensor], torch.Tensor],
+        generator: torch.Generator | None = None,
+    ) -> dict[str, torch.Tensor | list[torch.Tensor]]:
+        if x.dim() != 5:
+            raise SignalError(f"frequency views take video (B, C, T, H, W), got shape {tuple(x.shape)}")
+        b, _, t, _, _ = x.shape
+        fs_t = as_fs(fs, b, device=x.device)
+        self.check_frame_rate(fs_t)
+        r = self.draw_factors(b, generator)  # (B,), drawn factors
+        lengths = torch.round(t / r).long().clamp_min(1)  # (B,), L_i = round(T / r_i)
+
+        if self.pad_negatives:
+            anchor, negatives = self._padded(x, lengths, model)
+        else:
+            anchor, negatives = self._own_length(x, lengths, model)
+
+        positive = torch.empty_like(anchor)  # (B, T)
+        for length in lengths.unique().tolist():
+            idx = (lengths == length).nonzero().flatten().tolist()
+            y_n = torch.stack([negatives[i] for i in idx])  # (N, L)
+            positive_rows = resample_signal(y_n, t, antialias=self.antialias)  # (N, T)
+            positive = positive.index_copy(0, torch.tensor(idx, device=x.device), positive_rows)
+
+        same = bool((lengths == lengths[0]).all())
+        return {
+            "anchor": anchor,
+            "positive": positive,
+            "negative": torch.stack(negatives) if same else negatives,
+            "factors": (t / lengths.double()).to(x.device, torch.float32),
+            "lengths": lengths.to(x.device),
+            "fs": fs_t,
+        }
+
+    def _own_length(
+        self, x: torch.Tensor, lengths: torch.Tensor, model: Callable[[torch.Tensor], torch.Tensor]
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Anchors in one call; negatives of each length in one call, at that length."""
+        anchor = _run(model, x, "anchor")  # (B, T)
+        negatives: list[torch.Tensor] = [anchor.new_empty(0)] * x.shape[0]
+        for length in lengths.unique().tolist():
+            idx = (lengths == length).nonzero().flatten()
+            x_n = resample_video(x[idx.to(x.device)], length, antialias=self.antialias)  # (N, C, L, H, W)
+            y_n = _run(model, x_n, "negative")  # (N, L)
+            for row, i in enumerate(idx.tolist()):
+                negatives[i] = y_n[row]
+        return anchor, negatives
+
+    def _padded(
+        self, x: torch.Tensor, lengths: torch.Tensor, model: Callable[[torch.Tensor], torch.Tensor]
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The reference recipe: negatives zero-padded to T frames, run with the anchors in
+        one call (shared normalisation statistics), first L outputs kept."""
+        b, t = x.shape[0], x.shape[2]
+        padded = []
+        for i, length in enumerate(lengths.tolist()):
+            x_n = resample_video(x[i : i + 1], length, antialias=self.antialias)  # (1, C, L, H, W)
+            padded.append(F.pad(x_n, (0, 0, 0, 0, 0, t - length)))  # (1, C, T, H, W), zeros after L
+        y = _run(model, torch.cat([x, *padded]), "anchor + padded negative")  # (2B, T)
+        negatives = [y[b + i, :length] for i, length in enumerate(lengths.tolist())]
+        return y[:b], negatives
+
+
+def _run(model: Callable[[torch.Tensor], torch.Tensor], clip: torch.Tensor, branch: str) -> torch.Tensor:
+    """``model(clip)``, checking that it gives (N, T') for video (N, C, T', H, W)."""
+    y = model(clip)
+    if not isinstance(y, torch.Tensor) or tuple(y.shape) != (clip.shape[0], clip.shape[2]):
+        shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
+        raise SignalError(
+            f"the model gave {shape} for the {branch} branch's video {tuple(clip.shape)}; "
+            f"a backbone must map (N, C, T, H, W) to (N, T)"
+        )
+    return y

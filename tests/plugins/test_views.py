@@ -1,0 +1,245 @@
+"""The frequency-resampling proxy and the multi-view windows."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import pulsecl
+from pulsecl.errors import ConfigError, SignalError
+from pulsecl.nn.spectral import periodogram
+from pulsecl_views.frequency import largest_factor, lowest_frame_rate
+
+F_MAX = 250 / 60  # top of the default band, Hz
+
+
+def pulse_video(f_hz, fs, frames, batch=1, size=4):
+    """Video whose every pixel carries a sinusoid at f_hz.  Shape: (B, 3, T, s, s)."""
+    t = torch.arange(frames, dtype=torch.float32) / fs
+    wave = 0.5 + 0.1 * torch.sin(2 * math.pi * f_hz * t)
+    return wave.view(1, 1, -1, 1, 1).expand(batch, 3, frames, size, size).contiguous()
+
+
+def mean_model(video):
+    """A linear stand-in backbone: the spatial and colour mean.  (B, C, T, H, W) -> (B, T)."""
+    return video.mean(dim=(1, 3, 4))
+
+
+def peak(signal, fs):
+    power, freqs = periodogram(signal.reshape(1, -1).double(), fs, pad_factor=64)
+    return float(freqs[0, power[0].argmax()])
+
+
+@pytest.mark.parametrize("r", [1.25, 1.375, 1.5])
+@pytest.mark.parametrize(
+    "fs, f",
+    [
+        (30.0, 1.2),
+        (30.0, 3.0),
+        (1.02 * lowest_frame_rate(1.5, F_MAX), 1.5),
+        (1.02 * lowest_frame_rate(1.5, F_MAX), 0.9 * F_MAX),  # near the top of the band
+    ],
+)
+def test_negative_peaks_at_r_f_and_positive_at_f(r, fs, f):
+    frames = int(round(12 * fs))
+    gen = pulsecl.build("view_generators", "frequency", factor_range=(r, r))
+    out = gen(pulse_video(f, fs, frames), fs, mean_model)
+    r_applied = float(out["factors"][0])
+    assert r_applied == pytest.approx(r, abs=0.01)  # r rounded to whole frames
+    assert peak(out["negative"][0], fs) == pytest.approx(r_applied * f, rel=0.01)
+    assert peak(out["positive"][0], fs) == pytest.approx(f, rel=0.01)
+    assert peak(out["anchor"][0], fs) == pytest.approx(f, rel=0.01)
+
+
+def test_guard_names_lowest_frame_rate_and_largest_factor():
+    need = lowest_frame_rate(1.5, F_MAX)
+    assert need == pytest.approx(12.5)
+    gen = pulsecl.build("view_generators", "frequency")
+    video = pulse_video(1.2, 12.0, 64)
+    with pytest.raises(SignalError) as info:
+        gen(video, 12.0, mean_model)
+    message = str(info.value)
+    assert "12 fps is too low" in message
+    assert "above 12.50 fps" in message
+    assert f"below {largest_factor(12.0, F_MAX):.3f}" in message  # 1.440
+    assert "\n" not in message
+    # at the lowest allowed rate it runs
+    gen(pulse_video(1.2, 12.6, 64), 12.6, mean_model)
+
+
+def test_guard_uses_each_samples_rate():
+    gen = pulsecl.build("view_generators", "frequency")
+    with pytest.raises(SignalError, match="10 fps is too low"):
+        gen(pulse_video(1.2, 30.0, 64, batch=2), torch.tensor([30.0, 10.0]), mean_model)
+
+
+def test_guard_when_no_factor_works_says_to_lower_the_band():
+    gen = pulsecl.build("view_generators", "frequency")
+    with pytest.raises(SignalError, match="lower band_bpm"):
+        gen(pulse_video(1.0, 6.0, 64), 6.0, mean_model)
+
+
+class Recorder(torch.nn.Module):
+    """Mean model that records the clips it is given."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def forward(self, video):
+        self.seen.append(video.detach().clone())
+        return mean_model(video)
+
+
+def test_negatives_run_at_their_own_length_without_padding():
+    torch.manual_seed(0)
+    t = 60
+    video = torch.rand(6, 3, t, 4, 4) * 0.5 + 0.25
+    model = Recorder()
+    gen = pulsecl.build("view_generators", "frequency")
+    out = gen(video, 30.0, model, generator=torch.Generator().manual_seed(3))
+    drawn_r = gen.draw_factors(6, torch.Generator().manual_seed(3))  # the same draw
+    drawn = out["lengths"].tolist()
+    assert drawn == [round(t / float(r)) for r in drawn_r]
+    assert len(set(drawn)) > 1  # factors differ per sample
+    assert [n.shape[0] for n in out["negative"]] == drawn
+    # the model saw the anchors at T, then each group of equal length at that length
+    assert model.seen[0].shape[2] == t
+    seen_lengths = sorted(clip.shape[2] for clip in model.seen[1:] for _ in range(clip.shape[0]))
+    assert seen_lengths == sorted(drawn)
+    for clip in model.seen:
+        frame_energy = clip.abs().sum(dim=(1, 3, 4))  # (N, T')
+        assert (frame_energy > 0).all()  # no zero (padding) frame anywhere
+    assert out["positive"].shape == (6, t)
+
+
+def test_negative_length_is_round_t_over_r():
+    t = 61
+    for r in (1.25, 1.3, 1.41, 1.5):
+        gen = pulsecl.build("view_generators", "frequency", factor_range=(r, r))
+        out = gen(torch.rand(2, 3, t, 4, 4), 30.0, mean_model)
+        assert out["negative"].shape == (2, round(t / r))
+        assert out["lengths"].tolist() == [round(t / r)] * 2
+        assert out["factors"].tolist() == pytest.approx([t / round(t / r)] * 2)
+
+
+def test_paper_recipe_pads_negatives_and_shares_one_call():
+    torch.manual_seed(0)
+    t = 60
+    model = Recorder()
+    gen = pulsecl.build(
+        "view_generators", "frequency", per_sample=False, pad_negatives=True, antialias=False
+    )
+    out = gen(torch.rand(3, 3, t, 4, 4) + 0.1, 30.0, model)
+    assert len(model.seen) == 1 and model.seen[0].shape[:3] == (6, 3, t)  # anchors + negatives
+    length = int(out["lengths"][0])
+    assert (out["lengths"] == length).all()  # one factor per batch
+    assert out["negative"].shape == (3, length)
+    padding = model.seen[0][3:, :, length:]
+    assert padding.numel() > 0 and (padding == 0).all()
+
+
+def test_factors_reproducible_with_a_generator_and_in_range():
+    gen = pulsecl.build("view_generators", "frequency", factor_range=(1.2, 1.6))
+    video = torch.rand(8, 3, 100, 4, 4)
+    a = gen(video, 30.0, mean_model, generator=torch.Generator().manual_seed(7))
+    b = gen(video, 30.0, mean_model, generator=torch.Generator().manual_seed(7))
+    assert torch.equal(a["factors"], b["factors"])
+    assert ((a["factors"] > 1.18) & (a["factors"] < 1.62)).all()
+    shared = pulsecl.build("view_generators", "frequency", per_sample=False)
+    c = shared(video, 30.0, mean_model, generator=torch.Generator().manual_seed(7))
+    assert (c["factors"] == c["factors"][0]).all()
+
+
+def test_gradients_reach_the_model_through_every_branch():
+    model = torch.nn.Conv3d(3, 1, 1)
+    gen = pulsecl.build("view_generators", "frequency")
+    out = gen(torch.rand(3, 3, 40, 4, 4), 30.0, lambda v: model(v).mean(dim=(1, 3, 4)))
+    out["positive"].sum().backward()
+    assert model.weight.grad is not None and (model.weight.grad != 0).any()
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"factor_range": (0.8, 1.2)}, "both above 1"),
+        ({"factor_range": (1.5,)}, "give \\[low, high\\]"),
+        ({"band_bpm": (250, 40)}, "0 < low < high"),
+        ({"factor_range": (0.6, 0.8), "pad_negatives": True}, "padding needs"),
+    ],
+)
+def test_frequency_bad_options(options, message):
+    with pytest.raises(ConfigError, match=message):
+        pulsecl.build("view_generators", "frequency", **options)
+
+
+# -- windows -------------------------------------------------------------------------------
+
+
+def branches(batch=4, t=60, neg_lengths=(40, 45, 48, 40)):
+    g = torch.Generator().manual_seed(0)
+    return {
+        "anchor": torch.randn(batch, t, generator=g),
+        "positive": torch.randn(batch, t, generator=g),
+        "negative": [torch.randn(n, generator=g) for n in neg_lengths[:batch]],
+        "fs": torch.full((batch,), 30.0),
+    }
+
+
+def test_windows_shapes_and_views_are_slices_at_the_offsets():
+    gen = pulsecl.build("view_generators", "windows", n_views=3, window_frames=20)
+    data = branches()
+    out = gen(data, generator=torch.Generator().manual_seed(1))
+    for key in ("anchor", "positive", "negative"):
+        views, offsets = out[f"{key}_views"], out[f"{key}_offsets"]
+        assert views.shape == (4, 3, 20)
+        for b in range(4):
+            for v in range(3):
+                o = int(offsets[b, v])
+                assert torch.equal(views[b, v], data[key][b][o : o + 20])
+    assert out["anchor"] is data["anchor"]  # the branches pass through
+
+
+def test_window_offsets_are_independent_per_sample():
+    gen = pulsecl.build("view_generators", "windows", n_views=4, window_frames=10)
+    batch = 16
+    data = {"anchor": torch.randn(batch, 100), "fs": torch.full((batch,), 30.0)}
+    offsets = gen(data, generator=torch.Generator().manual_seed(0))["anchor_offsets"]  # (B, V)
+    assert len({tuple(row) for row in offsets.tolist()}) == batch  # no two samples share them
+    assert int(offsets.min()) >= 0 and int(offsets.max()) <= 90
+    again = gen(data, generator=torch.Generator().manual_seed(0))["anchor_offsets"]
+    assert torch.equal(offsets, again)
+
+
+def test_window_length_from_seconds_uses_the_lowest_fs():
+    gen = pulsecl.build("view_generators", "windows", n_views=2, window_s=1.5)
+    data = {"anchor": torch.randn(2, 90), "fs": torch.tensor([30.0, 20.0])}
+    assert gen(data)["anchor_views"].shape == (2, 2, 30)
+
+
+def test_default_window_is_half_the_clip():
+    gen = pulsecl.build("view_generators", "windows")
+    out = gen({"anchor": torch.randn(2, 300), "negative": torch.randn(2, 200), "fs": 30.0})
+    assert out["anchor_views"].shape == (2, 4, 150)
+    assert out["negative_views"].shape == (2, 4, 150)
+
+
+def test_window_longer_than_the_negative_is_a_signal_error():
+    gen = pulsecl.build("view_generators", "windows", window_frames=42)
+    with pytest.raises(SignalError, match="do not fit the negative branch \\(40 samples"):
+        gen(branches())
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"window_s": 2.0, "window_frames": 60}, "give one of them"),
+        ({"n_views": 0}, "n_views"),
+        ({"window_frames": 1}, "window_frames"),
+    ],
+)
+def test_windows_bad_options(options, message):
+    with pytest.raises(ConfigError, match=message):
+        pulsecl.build("view_generators", "windows", **options)
