@@ -65,6 +65,7 @@ class PreprocessConfig:
     """Video -> face crops (the video pipeline)."""
 
     detector: str = "haar"  # face detector plugin
+    detector_options: dict[str, Any] = field(default_factory=dict)  # options of that plugin (e.g. min_neighbors)
     detect_every: int = 10  # run the detector every N frames, track in between
     box_scale: float = 1.2  # enlarge the detected box by this factor
     smooth: float = 0.3  # temporal smoothing of boxes (EMA weight of the new box, 0-1]
@@ -82,7 +83,7 @@ class DataConfig:
     cache: str = ""  # preprocessing cache folder ("" = <root>/.pulsecl-cache)
     clip_s: float = 0.0  # training clip length in seconds (0 = use clip_frames)
     clip_frames: int = 128  # training clip length in frames when clip_s is 0
-    exclude: list[str] = field(default_factory=list)  # subject ids left out
+    exclude: list[str] = field(default_factory=lambda: ["literature"])  # subject/video ids left out; "literature" = the usual ones (pulsecl.data.LITERATURE_EXCLUSIONS)
     split: str = "all"  # all | train | val | test (subject-wise, see fold settings)
     folds: int = 0  # k for subject-wise k-fold (0 = a single split by val_fraction)
     fold: int = 0  # which fold is held out

@@ -1,0 +1,307 @@
+"""Video -> face crops -> (cached) clips, in bounded memory; RGB traces over skin.
+
+::
+
+    source (file, image folder, camera, array)      chunks of frames + timestamps
+      -> FaceTracker (roi = "face") or whole frame  (roi = "full")
+      -> crop + resize to size x size (area interpolation)
+      -> uint8 chunks (iter_crops)  or  a Clip backed by the cache (preprocess)
+
+Peak memory is one chunk of full frames (``chunk_frames``) plus what the detector
+holds; the crops of a cached run go straight to disk.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+from pulsecl.errors import ConfigError, DataError
+from pulsecl.video.cache import CacheEntry, cache_key, cache_settings, check_cache_dir
+from pulsecl.video.faces import FaceTracker
+from pulsecl.video.sources import FrameSource, open_source
+
+__all__ = ["Clip", "CropStream", "iter_crops", "preprocess", "rgb_trace", "skin_mask", "check_settings"]
+
+
+def check_settings(settings: Any) -> None:
+    """Raise ConfigError for preprocessing settings that cannot work."""
+    if settings.roi not in ("face", "full"):
+        raise ConfigError(f"preprocess.roi = '{settings.roi}': use 'face' or 'full'")
+    if not isinstance(settings.size, int) or not 8 <= settings.size <= 1024:
+        raise ConfigError(f"preprocess.size = {settings.size!r}: give a crop size in pixels, 8-1024")
+    if not isinstance(settings.chunk_frames, int) or settings.chunk_frames < 1:
+        raise ConfigError(f"preprocess.chunk_frames = {settings.chunk_frames!r}: give a positive number of frames")
+    if not isinstance(settings.detect_every, int) or settings.detect_every < 1:
+        raise ConfigError(f"preprocess.detect_every = {settings.detect_every!r}: give a positive number of frames")
+    if not settings.box_scale > 0:
+        raise ConfigError(f"preprocess.box_scale = {settings.box_scale!r}: give a positive factor (e.g. 1.2)")
+    if not 0 < settings.smooth <= 1:
+        raise ConfigError(f"preprocess.smooth = {settings.smooth!r}: give the EMA weight of a new box in (0, 1]")
+
+
+def _default_settings() -> Any:
+    from pulsecl.config import PreprocessConfig
+
+    return PreprocessConfig()
+
+
+def _resize(block: np.ndarray, size: int) -> np.ndarray:
+    out = np.empty((len(block), size, size, 3), np.uint8)
+    for k, img in enumerate(block):
+        cv2.resize(img, (size, size), dst=out[k], interpolation=cv2.INTER_AREA)
+    return out
+
+
+class CropStream:
+    """Iterable of ``(crops (n, S, S, 3) uint8 RGB, timestamps (n,) s)`` chunks.
+
+    After (or during) iteration: ``n_frames`` frames out so far, ``frames_without_face``,
+    ``detections`` (detector runs), ``source`` (the :class:`FrameSource`).
+    """
+
+    def __init__(self, source: Any, settings: Any = None, progress: bool = False, fs: float | None = None):
+        self.settings = settings if settings is not None else _default_settings()
+        check_settings(self.settings)
+        self.source: FrameSource = open_source(source, fs=fs, chunk_frames=self.settings.chunk_frames)
+        self.progress = progress
+        self.n_frames = 0
+        self.frames_without_face = 0
+        self.detections = 0
+
+    def _tracker(self) -> FaceTracker:
+        import pulsecl
+
+        s = self.settings
+        detector = pulsecl.build("face_detectors", s.detector, **dict(getattr(s, "detector_options", {}) or {}))
+        return FaceTracker(
+            detector, detect_every=s.detect_every, box_scale=s.box_scale, smooth=s.smooth,
+            name=self.source.path or self.source.name,
+        )
+
+    def _crop(self, frames: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        size = self.settings.size
+        out = np.empty((len(frames), size, size, 3), np.uint8)
+        for k, (img, (x0, y0, side)) in enumerate(zip(frames, boxes)):
+            cv2.resize(img[y0 : y0 + side, x0 : x0 + side], (size, size), dst=out[k], interpolation=cv2.INTER_AREA)
+        return out
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        bar = None
+        if self.progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=self.source.n_frames, unit="frame", desc=self.source.name, leave=False)
+        tracker = self._tracker() if self.settings.roi == "face" else None
+        try:
+            for frames, ts in self.source:
+                if tracker is None:
+                    crops, out_ts = _resize(frames, self.settings.size), ts
+                else:
+                    kept, out_ts, boxes = tracker.process(frames, ts)
+                    crops = self._crop(kept, boxes)
+                    self.frames_without_face = tracker.frames_without_face
+                    self.detections = tracker.detections
+                if bar is not None:
+                    bar.update(len(frames))
+                if len(crops):
+                    self.n_frames += len(crops)
+                    yield crops, out_ts
+            if tracker is not None:
+                kept, out_ts, boxes = tracker.finish()
+                self.frames_without_face = tracker.frames_without_face
+                self.detections = tracker.detections
+                if len(kept):
+                    self.n_frames += len(kept)
+                    yield self._crop(kept, boxes), out_ts
+            if self.n_frames == 0:
+                raise DataError(f"'{self.source.path or self.source.name}' gave no frames")
+        finally:
+            if bar is not None:
+                bar.close()
+
+
+def iter_crops(source: Any, settings: Any = None, progress: bool = False, fs: float | None = None) -> CropStream:
+    """Stream face crops from ``source`` (anything :func:`open_source` takes).
+
+    ``settings``: a :class:`pulsecl.config.PreprocessConfig` (defaults if None).  Returns a
+    :class:`CropStream`: iterate it for ``(crops (n, S, S, 3) uint8 RGB, timestamps (n,))``
+    chunks; it counts ``frames_without_face`` as it goes.
+    """
+    return CropStream(source, settings, progress=progress, fs=fs)
+
+
+@dataclass
+class Clip:
+    """A preprocessed video.
+
+    ``frames`` (T, S, S, 3) uint8 RGB crops (a read-only memory map when it comes from
+    the cache); ``timestamps`` (T,) seconds; ``fs`` Hz, the mean rate of the timestamps;
+    ``frames_without_face``: frames that reused an earlier box; ``source``: path or name;
+    ``cache_path``: the cache entry folder (None when not cached); ``reused``: True when
+    the cache already held it.
+    """
+
+    frames: np.ndarray
+    timestamps: np.ndarray
+    fs: float
+    n_frames: int
+    frames_without_face: int
+    source: str
+    cache_path: str | None = None
+    reused: bool = False
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return self.n_frames
+
+
+def _rate(timestamps: np.ndarray, fallback: float) -> float:
+    if len(timestamps) > 1 and timestamps[-1] > timestamps[0]:
+        return float((len(timestamps) - 1) / (timestamps[-1] - timestamps[0]))
+    return float(fallback)
+
+
+def preprocess(
+    source: Any,
+    settings: Any = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress: bool = False,
+    fs: float | None = None,
+) -> Clip:
+    """Face crops of a whole video as a :class:`Clip`, through the cache if given.
+
+    With ``cache_dir``, a complete entry for the same settings and the same (unchanged)
+    source is reused; otherwise crops stream to disk and come back memory-mapped.
+    Without it (or for sources that cannot be cached: cameras), crops are gathered in
+    memory (T x S x S x 3 bytes).
+    """
+    stream = iter_crops(source, settings, progress=progress, fs=fs)
+    src = stream.source
+    label = src.path or src.name
+    identity = src.identity() if cache_dir is not None else None
+    if identity is None:
+        blocks, stamps = [], []
+        for crops, ts in stream:
+            blocks.append(crops)
+            stamps.append(ts)
+        timestamps = np.concatenate(stamps)
+        return Clip(
+            frames=np.concatenate(blocks),
+            timestamps=timestamps,
+            fs=_rate(timestamps, src.fs),
+            n_frames=stream.n_frames,
+            frames_without_face=stream.frames_without_face,
+            source=label,
+        )
+    check_cache_dir(cache_dir)
+    key = cache_key(stream.settings, identity)
+    entry = CacheEntry(cache_dir, src.name, key)
+    hit = entry.load()
+    if hit is None:
+        size = stream.settings.size
+        stamps = []
+        with entry.frames_writer((size, size, 3)) as writer:
+            for crops, ts in stream:
+                writer.append(crops)
+                stamps.append(ts)
+        timestamps = np.concatenate(stamps)
+        meta = {
+            "source": label,
+            "identity": identity,
+            "settings": cache_settings(stream.settings),
+            "n_frames": int(stream.n_frames),
+            "fs": _rate(timestamps, src.fs),
+            "source_fs": float(src.fs),
+            "frames_without_face": int(stream.frames_without_face),
+            "detections": int(stream.detections),
+        }
+        entry.commit(timestamps, meta)
+        hit = entry.load()
+        if hit is None:
+            raise DataError(f"cache entry '{entry.dir}' could not be read back after writing; check the disk")
+        reused = False
+    else:
+        reused = True
+    frames, timestamps, meta = hit
+    return Clip(
+        frames=frames,
+        timestamps=timestamps,
+        fs=float(meta["fs"]),
+        n_frames=int(meta["n_frames"]),
+        frames_without_face=int(meta["frames_without_face"]),
+        source=label,
+        cache_path=str(entry.dir),
+        reused=reused,
+        meta=meta,
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# RGB traces
+# ----------------------------------------------------------------------------------------
+
+# Skin in YCrCb (Chai & Ngan, "Face segmentation using skin-color map in videophone
+# applications", IEEE TCSVT 1999): Cr in [133, 173], Cb in [77, 127]; very dark and
+# saturated pixels (hair, pupils, clipped highlights) are left out too.
+_CR = (133, 173)
+_CB = (77, 127)
+_Y = (15, 250)
+
+
+def skin_mask(crops: np.ndarray) -> np.ndarray:
+    """Boolean skin mask (T, H, W) of uint8 RGB ``crops`` (T, H, W, 3), by YCrCb
+    thresholds (Chai & Ngan 1999)."""
+    t, h, w, _ = crops.shape
+    ycc = cv2.cvtColor(np.ascontiguousarray(crops).reshape(t * h, w, 3), cv2.COLOR_RGB2YCrCb).reshape(t, h, w, 3)
+    y, cr, cb = ycc[..., 0], ycc[..., 1], ycc[..., 2]
+    return (
+        (cr >= _CR[0]) & (cr <= _CR[1]) & (cb >= _CB[0]) & (cb <= _CB[1]) & (y >= _Y[0]) & (y <= _Y[1])
+    )
+
+
+def rgb_trace(crops: np.ndarray, skin: bool = True, min_skin: float = 0.05, chunk: int = 256) -> np.ndarray:
+    """Spatial mean colour per frame: (T, H, W, 3) uint8 RGB -> (T, 3) float64 in [0, 1].
+
+    With ``skin`` the mean is over skin pixels (:func:`skin_mask`): the background and
+    hair carry no pulse and dilute it (on this project's synthetic clips POS gave
+    1.3 bpm MAE over skin against 22 bpm over the whole frame).  When skin covers less
+    than ``min_skin`` of the pixels on average the mask is not trusted and every pixel
+    is used; a frame with no skin pixel at all uses all its pixels.  Works through
+    ``crops`` in chunks, so a memory-mapped clip is never loaded whole.
+    """
+    if not hasattr(crops, "shape"):
+        crops = np.asarray(crops)
+    if crops.ndim != 4 or crops.shape[-1] != 3:
+        raise DataError(f"rgb_trace: expected crops (T, H, W, 3), got shape {crops.shape}")
+    t = crops.shape[0]
+    pixels = crops.shape[1] * crops.shape[2]
+    means = np.empty((t, 3), np.float64)  # over all pixels
+    sums = np.empty((t, 3), np.float64)  # over skin pixels
+    counts = np.empty(t, np.float64)
+    for s in range(0, t, chunk):
+        block = np.ascontiguousarray(crops[s : s + chunk])
+        means[s : s + len(block)] = block.mean(axis=(1, 2), dtype=np.float64)
+        if skin:
+            mask = skin_mask(block)
+            counts[s : s + len(block)] = mask.sum(axis=(1, 2))
+            sums[s : s + len(block)] = _masked_sum(block, mask)
+    if not skin or counts.mean() < min_skin * pixels:
+        return means / 255.0
+    out = means.copy()
+    has = counts > 0
+    out[has] = sums[has] / counts[has, None]
+    return out / 255.0
+
+
+def _masked_sum(block: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per-frame sum of RGB over masked pixels: (n, H, W, 3), (n, H, W) -> (n, 3)."""
+    n = block.shape[0]
+    flat = block.reshape(n, -1, 3).astype(np.float32)
+    m = mask.reshape(n, 1, -1).astype(np.float32)
+    return np.matmul(m, flat)[:, 0, :].astype(np.float64)

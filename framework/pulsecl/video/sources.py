@@ -1,0 +1,472 @@
+"""Frame sources: video files, folders of images, cameras and arrays, read in chunks.
+
+Every source iterates chunks ``(frames, timestamps)``: ``frames`` (n, H, W, 3) uint8 RGB
+(converted from OpenCV's BGR once, here), ``timestamps`` (n,) float64 seconds from the
+first frame.  Only one chunk is in memory at a time, so memory does not grow with the
+length of the video.
+
+Timestamps come from the source, not from an assumed rate: the container's presentation
+times for video files (variable frame rate is kept), the numbers in the file names for
+image folders (PURE: ``Image<ns>.png``), the clock for cameras.  ``fs`` is the nominal
+rate (container rate, or the median frame interval); code that needs a uniform grid
+resamples through the timestamps.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pulsecl.errors import DataError
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "VIDEO_EXTENSIONS",
+    "FrameSource",
+    "VideoFileSource",
+    "ImageFolderSource",
+    "CameraSource",
+    "ArraySource",
+    "open_source",
+    "image_timestamps",
+    "frame_time",
+]
+
+VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".mov", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".mjpg", ".mjpeg")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".webp")
+
+DEFAULT_CHUNK = 300
+
+
+class FrameSource(ABC):
+    """Base class: iterate to get chunks ``(frames (n, H, W, 3) uint8 RGB, timestamps (n,) s)``.
+
+    Attributes: ``fs`` nominal frame rate in Hz; ``path`` (str or None) and ``name`` (for
+    messages and cache names); ``n_frames`` when known in advance (else None);
+    ``chunk_frames`` frames per chunk.  ``identity()`` describes the source for cache
+    keys (None: not cacheable, e.g. a camera).
+    """
+
+    fs: float
+    path: str | None
+    name: str
+    n_frames: int | None
+    chunk_frames: int
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        return self.chunks()
+
+    @abstractmethod
+    def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield ``(frames, timestamps)`` chunks from the start (each call re-reads)."""
+
+    def identity(self) -> dict[str, Any] | None:
+        """What identifies the content for caching (path, size, mtime), or None."""
+        return None
+
+    def __repr__(self) -> str:
+        n = self.n_frames if self.n_frames is not None else "?"
+        return f"{type(self).__name__}({self.name!r}, fs={self.fs:.3f}, n_frames={n})"
+
+
+def _check_chunk(chunk_frames: int) -> int:
+    if not isinstance(chunk_frames, (int, np.integer)) or chunk_frames < 1:
+        raise DataError(f"chunk_frames = {chunk_frames!r}: give a positive number of frames per chunk")
+    return int(chunk_frames)
+
+
+def _file_identity(path: Path) -> dict[str, Any]:
+    st = path.stat()
+    return {"path": str(path.resolve()), "size": int(st.st_size), "mtime_ns": int(st.st_mtime_ns)}
+
+
+# ----------------------------------------------------------------------------------------
+# Video files
+# ----------------------------------------------------------------------------------------
+
+
+def frame_time(raw: float | None, t_first: float, index: int, last: float, fs: float) -> float:
+    """Timestamp (s, from the first frame) of frame ``index`` from the decoder's time
+    ``raw`` (s, None when unknown).  A missing, non-finite or non-increasing time puts
+    the frame on the nominal grid ``index / fs``, after the previous frame (``last``)."""
+    if index == 0:
+        return 0.0
+    if raw is not None and np.isfinite(raw) and raw - t_first > last:
+        return float(raw - t_first)
+    return float(max(index / fs, last + 1.0 / fs))
+
+
+class VideoFileSource(FrameSource):
+    """A video file read through OpenCV (FFmpeg backend).
+
+    ``fs`` is the container's rate; timestamps are the decoder's presentation times
+    (``CAP_PROP_POS_MSEC``).  Where the container gives none or gives them out of order,
+    frame ``k`` is placed at ``k / fs``; ``fs`` (argument) overrides a missing or wrong
+    container rate.  Missing, empty, corrupt and unreadable files raise
+    :class:`DataError` naming the file.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], chunk_frames: int = DEFAULT_CHUNK, fs: float | None = None):
+        import cv2
+
+        self.chunk_frames = _check_chunk(chunk_frames)
+        p = Path(path)
+        self.path, self.name = str(p), p.stem if p.stem not in ("vid", "video") else f"{p.parent.name}-{p.stem}"
+        if not p.exists():
+            raise DataError(f"video '{p}' does not exist")
+        if p.is_dir():
+            raise DataError(f"video '{p}' is a folder; give a video file (or open it as an image folder)")
+        if not os.access(p, os.R_OK):
+            raise DataError(f"video '{p}' is not readable (permission denied); check its permissions")
+        if p.stat().st_size == 0:
+            raise DataError(f"video '{p}' is empty (0 bytes); re-copy or re-record it")
+        cap = cv2.VideoCapture(str(p))
+        try:
+            if not cap.isOpened():
+                raise DataError(
+                    f"video '{p}' cannot be opened: not a video, corrupt, or a codec this "
+                    "OpenCV build cannot decode; try re-encoding it (e.g. to MJPG or H.264)"
+                )
+            ok, frame = cap.read()
+            if not ok or frame is None:
+                raise DataError(f"video '{p}' has no decodable frames (corrupt or truncated); re-encode or replace it")
+            container_fs = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+            count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+            self.height, self.width = frame.shape[:2]
+        finally:
+            cap.release()
+        if fs is not None:
+            if not fs > 0:
+                raise DataError(f"video '{p}': fs = {fs!r}; give a positive frame rate in Hz")
+            self.fs = float(fs)
+            self._fs_given = True
+        elif np.isfinite(container_fs) and 0.5 <= container_fs <= 1000:
+            self.fs = container_fs
+            self._fs_given = False
+        else:
+            raise DataError(
+                f"video '{p}' does not say its frame rate (container reports {container_fs}); give it, e.g. fs=30"
+            )
+        self.n_frames = count if count > 0 else None  # container's count: approximate for some formats
+        self._p = p
+
+    def identity(self) -> dict[str, Any]:
+        return _file_identity(self._p)
+
+    def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        import cv2
+
+        cap = cv2.VideoCapture(self.path)
+        if not cap.isOpened():
+            raise DataError(f"video '{self.path}' cannot be opened any more (moved or deleted while reading?)")
+        try:
+            index = 0
+            t_first = 0.0
+            last_t = -np.inf
+            buf: list[np.ndarray] = []
+            stamps: list[float] = []
+            while True:
+                ok, frame = cap.read()
+                if not ok or frame is None:
+                    break
+                raw = None if self._fs_given else cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+                if index == 0:
+                    t_first = raw if raw is not None and np.isfinite(raw) else 0.0
+                t = frame_time(raw, t_first, index, last_t, self.fs)
+                last_t = t
+                if frame.shape[:2] != (self.height, self.width):
+                    raise DataError(
+                        f"video '{self.path}': frame {index} is {frame.shape[1]}x{frame.shape[0]}, "
+                        f"the first was {self.width}x{self.height}; re-encode the video"
+                    )
+                buf.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+                stamps.append(t)
+                index += 1
+                if len(buf) == self.chunk_frames:
+                    yield np.stack(buf), np.asarray(stamps)
+                    buf, stamps = [], []
+            if buf:
+                yield np.stack(buf), np.asarray(stamps)
+            if index == 0:
+                raise DataError(f"video '{self.path}' has no decodable frames (corrupt or truncated)")
+        finally:
+            cap.release()
+
+
+# ----------------------------------------------------------------------------------------
+# Image folders
+# ----------------------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"(\d+)(?!.*\d)")  # the last run of digits in a name
+
+
+def _image_files(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")]
+
+
+def image_timestamps(names: Sequence[str], fs: float | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+    """Order and time images from the numbers in their names.
+
+    Returns ``(order, timestamps, fs)``: ``order`` sorts ``names`` by their last number;
+    ``timestamps`` (n,) seconds from the first image.  Names that count frames (0, 1, 2,
+    ...) need ``fs``; names that carry clock times (PURE: nanoseconds) are timed by them,
+    in whichever unit (ns, us, ms, s) gives a rate nearest 30 Hz.  Given ``fs`` always
+    wins.
+    """
+    numbers = []
+    for name in names:
+        m = _NUMBER.search(Path(name).stem)
+        numbers.append(int(m.group(1)) if m else None)
+    if any(n is None for n in numbers):
+        bad = names[numbers.index(None)]
+        if fs is None:
+            raise DataError(f"image '{bad}' has no number in its name to order and time the frames by; give fs")
+        order = np.argsort(np.asarray(names, dtype=object), kind="stable")  # by name
+        return order, np.arange(len(names)) / float(fs), float(fs)
+    nums = np.asarray(numbers, dtype=np.int64)
+    order = np.argsort(nums, kind="stable")
+    nums = nums[order]
+    if len(np.unique(nums)) != len(nums):
+        raise DataError(f"image names repeat a number ({names[order[0]]}, ...): cannot order the frames")
+    if fs is not None:
+        return order, np.arange(len(names)) / float(fs), float(fs)
+    if len(nums) < 2:
+        raise DataError(f"image folder has a single frame ({names[0]}); give fs")
+    steps = np.diff(nums)
+    if np.all(steps == 1) or nums[-1] < 10_000:
+        raise DataError(
+            f"images are numbered as frames ({names[order[0]]} ... {names[order[-1]]}), not timed; give fs (frame rate in Hz)"
+        )
+    rel = (nums - nums[0]).astype(np.float64)
+    med = float(np.median(steps))
+    units = (1e-9, 1e-6, 1e-3, 1.0)
+    unit = min(units, key=lambda u: abs(np.log(1.0 / (med * u) / 30.0)))
+    ts = rel * unit
+    return order, ts, 1.0 / (med * unit)
+
+
+class ImageFolderSource(FrameSource):
+    """A folder of image files, one per frame (PURE layout: ``Image<ns>.png``).
+
+    Frames are ordered and timed by the numbers in the file names (see
+    :func:`image_timestamps`), by ``timestamps`` (n,) seconds if given (one per image in
+    name order), or by ``fs``.
+    """
+
+    def __init__(
+        self,
+        folder: str | os.PathLike[str],
+        chunk_frames: int = DEFAULT_CHUNK,
+        fs: float | None = None,
+        timestamps: np.ndarray | None = None,
+    ):
+        self.chunk_frames = _check_chunk(chunk_frames)
+        p = Path(folder)
+        self.path, self.name = str(p), p.name
+        if not p.is_dir():
+            raise DataError(f"image folder '{p}' does not exist")
+        files = _image_files(p)
+        if not files:
+            raise DataError(f"image folder '{p}' has no images ({', '.join(IMAGE_EXTENSIONS)})")
+        if timestamps is not None:
+            files.sort(key=lambda f: f.name)
+            ts = np.asarray(timestamps, dtype=np.float64)
+            if ts.shape != (len(files),):
+                raise DataError(f"image folder '{p}': {len(files)} images but {ts.size} timestamps")
+            if np.any(np.diff(ts) <= 0):
+                raise DataError(f"image folder '{p}': timestamps are not increasing")
+            self.timestamps = ts - ts[0]
+            self.fs = float(1.0 / np.median(np.diff(ts))) if len(ts) > 1 else float(fs or 30.0)
+        else:
+            try:
+                order, ts, rate = image_timestamps([f.name for f in files], fs)
+            except DataError as exc:
+                raise DataError(f"image folder '{p}': {exc}") from None
+            files = [files[i] for i in order]
+            self.timestamps, self.fs = ts, rate
+        self.files = files
+        self.n_frames = len(files)
+        self._p = p
+
+    def identity(self) -> dict[str, Any]:
+        stats = [f.stat() for f in self.files]
+        return {
+            "path": str(self._p.resolve()),
+            "files": len(self.files),
+            "size": int(sum(s.st_size for s in stats)),
+            "mtime_ns": int(max(s.st_mtime_ns for s in stats)),
+            "first": self.files[0].name,
+            "last": self.files[-1].name,
+        }
+
+    def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        import cv2
+
+        shape = None
+        for start in range(0, len(self.files), self.chunk_frames):
+            block = []
+            for f in self.files[start : start + self.chunk_frames]:
+                img = cv2.imread(str(f), cv2.IMREAD_COLOR)
+                if img is None:
+                    raise DataError(f"image '{f}' cannot be read (corrupt or not an image); replace or remove it")
+                if shape is None:
+                    shape = img.shape
+                elif img.shape != shape:
+                    raise DataError(
+                        f"image '{f}' is {img.shape[1]}x{img.shape[0]}, the first was {shape[1]}x{shape[0]}"
+                    )
+                block.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+            yield np.stack(block), self.timestamps[start : start + len(block)]
+
+
+# ----------------------------------------------------------------------------------------
+# Cameras and arrays
+# ----------------------------------------------------------------------------------------
+
+
+class CameraSource(FrameSource):
+    """A live camera (OpenCV index).  Timestamps from the monotonic clock at capture.
+
+    ``max_frames`` (or ``duration`` seconds) ends the stream; without either it runs
+    until the camera stops or the caller stops iterating.
+    """
+
+    def __init__(
+        self,
+        index: int,
+        chunk_frames: int = 30,
+        fs: float | None = None,
+        max_frames: int | None = None,
+        duration: float | None = None,
+    ):
+        import cv2
+
+        self.chunk_frames = _check_chunk(chunk_frames)
+        self.index = int(index)
+        self.path, self.name = None, f"camera{self.index}"
+        self.n_frames = max_frames
+        self.duration = duration
+        self._cap = cv2.VideoCapture(self.index)
+        if not self._cap.isOpened():
+            self._cap.release()
+            raise DataError(f"camera {self.index} cannot be opened (not connected, or in use by another program)")
+        rate = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        self.fs = float(fs) if fs else (rate if 0.5 <= rate <= 1000 else 30.0)
+
+    def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        import cv2
+
+        t0 = None
+        count = 0
+        buf: list[np.ndarray] = []
+        stamps: list[float] = []
+        try:
+            while self.n_frames is None or count < self.n_frames:
+                ok, frame = self._cap.read()
+                now = time.monotonic()
+                if not ok or frame is None:
+                    break
+                t0 = now if t0 is None else t0
+                if self.duration is not None and now - t0 > self.duration:
+                    break
+                buf.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+                stamps.append(now - t0)
+                count += 1
+                if len(buf) == self.chunk_frames:
+                    yield np.stack(buf), np.asarray(stamps)
+                    buf, stamps = [], []
+            if buf:
+                yield np.stack(buf), np.asarray(stamps)
+        finally:
+            self._cap.release()
+
+
+class ArraySource(FrameSource):
+    """Frames already in memory: (T, H, W, 3) uint8 RGB (float in [0, 1] is converted),
+    at ``fs`` Hz or at the given ``timestamps`` (T,) seconds."""
+
+    def __init__(
+        self,
+        frames: np.ndarray,
+        fs: float | None = None,
+        chunk_frames: int = DEFAULT_CHUNK,
+        timestamps: np.ndarray | None = None,
+        name: str = "array",
+    ):
+        self.chunk_frames = _check_chunk(chunk_frames)
+        arr = np.asarray(frames)
+        if arr.ndim != 4 or arr.shape[-1] != 3 or arr.shape[0] < 1:
+            raise DataError(f"frames for '{name}' must be (T, H, W, 3) RGB, got shape {arr.shape}")
+        if arr.dtype != np.uint8:
+            if not np.issubdtype(arr.dtype, np.floating):
+                raise DataError(f"frames for '{name}' must be uint8 or float in [0, 1], got {arr.dtype}")
+            arr = (np.clip(arr, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        self.frames = arr
+        if timestamps is not None:
+            ts = np.asarray(timestamps, dtype=np.float64)
+            if ts.shape != (arr.shape[0],) or np.any(np.diff(ts) <= 0):
+                raise DataError(f"timestamps for '{name}' must be ({arr.shape[0]},) and increasing")
+            self.timestamps = ts
+            self.fs = float(fs) if fs else (float(1.0 / np.median(np.diff(ts))) if len(ts) > 1 else 30.0)
+        else:
+            if fs is None or not fs > 0:
+                raise DataError(f"frames for '{name}': give their frame rate fs (Hz)")
+            self.fs = float(fs)
+            self.timestamps = np.arange(arr.shape[0]) / self.fs
+        self.path, self.name = None, name
+        self.n_frames = int(arr.shape[0])
+
+    def identity(self) -> dict[str, Any]:
+        import hashlib
+
+        h = hashlib.sha256()
+        h.update(str(self.frames.shape).encode())
+        h.update(np.ascontiguousarray(self.frames).data)
+        h.update(np.ascontiguousarray(self.timestamps).data)
+        return {"array_sha256": h.hexdigest()}
+
+    def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for start in range(0, self.n_frames, self.chunk_frames):
+            stop = min(start + self.chunk_frames, self.n_frames)
+            yield self.frames[start:stop], self.timestamps[start:stop]
+
+
+def open_source(
+    source: str | os.PathLike[str] | int | np.ndarray | FrameSource,
+    fs: float | None = None,
+    chunk_frames: int = DEFAULT_CHUNK,
+    **options: Any,
+) -> FrameSource:
+    """Open a frame source.
+
+    ``source``: a video file path; a folder of images; a camera index (int); a numpy
+    array (T, H, W, 3) (then ``fs`` or ``timestamps=`` is required); or a
+    :class:`FrameSource` (returned as is).  ``fs`` overrides the frame rate where the
+    source lacks or misstates one.  Extra ``options`` go to the source class
+    (``timestamps`` for folders and arrays, ``max_frames``/``duration`` for cameras).
+    """
+    if isinstance(source, FrameSource):
+        return source
+    if isinstance(source, (bool, np.bool_)):
+        raise DataError(f"source {source!r}: give a video file, an image folder, a camera index or frames")
+    if isinstance(source, (int, np.integer)):
+        return CameraSource(int(source), chunk_frames=chunk_frames, fs=fs, **options)
+    if isinstance(source, np.ndarray):
+        return ArraySource(source, fs=fs, chunk_frames=chunk_frames, **options)
+    if isinstance(source, str) and source.isdigit() and not Path(source).exists():
+        return CameraSource(int(source), chunk_frames=chunk_frames, fs=fs, **options)
+    p = Path(source)
+    if p.is_dir():
+        if not _image_files(p):
+            videos = [f.name for f in p.iterdir() if f.suffix.lower() in VIDEO_EXTENSIONS]
+            hint = f" (it holds videos, e.g. {videos[0]}: give one of them, or preprocess the folder as a dataset)" if videos else ""
+            raise DataError(f"folder '{p}' has no images to read as frames{hint}")
+        return ImageFolderSource(p, chunk_frames=chunk_frames, fs=fs, **options)
+    return VideoFileSource(p, chunk_frames=chunk_frames, fs=fs, **options)
