@@ -21,6 +21,8 @@ from pulsecl.errors import PulseclError
 COMMANDS: tuple[str, ...] = (
     "pulsecl.commands.plugins",
     "pulsecl.commands.config",
+    "pulsecl.commands.preprocess",
+    "pulsecl.commands.synth",
 )
 
 

@@ -9,7 +9,7 @@ generator so a seed gives the same clip every time.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
@@ -20,20 +20,21 @@ __all__ = ["Nuisances", "MotionTrack", "motion_track", "illumination"]
 
 @dataclass
 class Nuisances:
-    """The nuisance knobs (CLI: ``pulsecl synth --<knob with dashes> VALUE``)."""
+    """The nuisance knobs (CLI: ``pulsecl synth --<knob with dashes> VALUE``); each
+    field's ``metadata["help"]`` says what it does."""
 
-    translation: float = 0.0  # std of slow head translation, fraction of the face height
-    rotation: float = 0.0  # std of slow in-plane head rotation, degrees
-    scale: float = 0.0  # std of slow zoom (towards/away from the camera), fraction
-    periodic_motion: float = 0.0  # amplitude of periodic nodding, fraction of the face height
-    periodic_motion_hz: float = 0.0  # its frequency; 0 = drawn per clip in 0.7-3 Hz (inside the HR band)
-    motion_hz: float = 0.3  # bandwidth of the slow (non-periodic) motion, Hz
-    illumination_drift: float = 0.0  # std of slow brightness change, fraction
-    flicker: float = 0.0  # amplitude of light flicker, fraction
-    flicker_hz: float = 100.0  # flicker frequency (mains: 100 or 120 Hz; aliased by the frame rate)
-    specular: float = 0.05  # strength of the specular highlights (fraction of white)
-    noise: float = 2.0  # sensor noise std, in 0-255 intensity levels
-    quality: int = 90  # compression: JPEG quality of the MJPG video, 1-100 (lower = more artefacts)
+    translation: float = field(default=0.0, metadata={"help": "std of slow head translation, fraction of the face height"})
+    rotation: float = field(default=0.0, metadata={"help": "std of slow in-plane head rotation, degrees"})
+    scale: float = field(default=0.0, metadata={"help": "std of slow zoom (towards/away from the camera), fraction"})
+    periodic_motion: float = field(default=0.0, metadata={"help": "amplitude of periodic nodding, fraction of the face height"})
+    periodic_motion_hz: float = field(default=0.0, metadata={"help": "its frequency; 0 = drawn per clip in 0.7-3 Hz (inside the HR band)"})
+    motion_hz: float = field(default=0.3, metadata={"help": "bandwidth of the slow (non-periodic) motion, Hz"})
+    illumination_drift: float = field(default=0.0, metadata={"help": "std of slow brightness change, fraction"})
+    flicker: float = field(default=0.0, metadata={"help": "amplitude of light flicker, fraction"})
+    flicker_hz: float = field(default=100.0, metadata={"help": "flicker frequency (mains: 100 or 120 Hz; aliased by the frame rate)"})
+    specular: float = field(default=0.05, metadata={"help": "strength of the specular highlights (fraction of white)"})
+    noise: float = field(default=2.0, metadata={"help": "sensor noise std, in 0-255 intensity levels"})
+    quality: int = field(default=90, metadata={"help": "compression: JPEG quality of the MJPG video, 1-100 (lower = more artefacts)"})
 
     def __post_init__(self) -> None:
         for f in fields(self):
