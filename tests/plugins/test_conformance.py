@@ -1,0 +1,180 @@
+"""Every registered backbone, sampler, view generator and loss follows its interface.
+
+Parametrised over the registry, so third-party plugins installed in the environment are
+checked too.  Built-ins get small options here to keep the run short; every other
+component is built with its defaults.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import pulsecl
+from pulsecl.plugins import get_plugin_manager, reset_plugin_manager
+from pulsecl.testing import (
+    ConformanceError,
+    TinyBackbone,
+    check_backbone,
+    check_loss,
+    check_sampler,
+    check_view_generator,
+)
+
+#: Options that make the built-ins small (defaults otherwise).
+SMALL = {
+    ("backbones", "physnet"): {"channels": 8},
+    ("samplers", "saliency"): {"grid_size": 4},
+}
+
+
+def _names(kind: str) -> list[str]:
+    reset_plugin_manager()
+    try:
+        return get_plugin_manager().components(kind)
+    finally:
+        reset_plugin_manager()
+
+
+def _build(kind: str, name: str):
+    torch.manual_seed(0)
+    return pulsecl.build(kind, name, **SMALL.get((kind, name), {}))
+
+
+@pytest.mark.parametrize("name", _names("backbones"))
+def test_backbone_conforms(name):
+    check_backbone(_build("backbones", name))
+
+
+@pytest.mark.parametrize("name", _names("samplers"))
+def test_sampler_conforms(name):
+    check_sampler(_build("samplers", name))
+
+
+@pytest.mark.parametrize("name", _names("view_generators"))
+def test_view_generator_conforms(name):
+    check_view_generator(_build("view_generators", name), TinyBackbone())
+
+
+@pytest.mark.parametrize("name", _names("losses"))
+def test_loss_conforms(name):
+    check_loss(_build("losses", name))
+
+
+def test_the_builtins_are_all_covered():
+    assert {"physnet"} <= set(_names("backbones"))
+    assert {"identity", "saliency"} <= set(_names("samplers"))
+    assert {"frequency", "windows"} <= set(_names("view_generators"))
+    assert {"mvtl", "ipr", "neg_mcc", "neg_snr", "neg_pearson", "bandwidth", "sparsity", "variance"} <= set(
+        _names("losses")
+    )
+
+
+# -- the checks themselves fail on broken components --------------------------------------
+
+
+class _WrongLength(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.ones(()))
+
+    def forward(self, x):
+        return self.w * x.mean(dim=(1, 3, 4))[:, ::2]  # (B, T/2): wrong
+
+
+class _Detached(torch.nn.Module):
+    requires = ("signal",)
+
+    def forward(self, inputs):
+        return inputs["signal"].detach().square().mean()  # no gradient
+
+
+class _NaNLoss(torch.nn.Module):
+    requires = ("signal", "fs")
+
+    def forward(self, inputs):
+        return inputs["signal"].mean() * float("nan")
+
+
+class _Shrinker(torch.nn.Module):
+    last_saliency = None
+
+    def forward(self, x):
+        return x[:, :, :, :-1]
+
+    def regularization(self):
+        return torch.zeros(())
+
+
+class _NoStage:
+    def __call__(self, *args, **kwargs):
+        return {}
+
+
+@pytest.mark.parametrize(
+    "check, component, message",
+    [
+        (check_backbone, _WrongLength(), "expected (2, 32)"),
+        (check_loss, _Detached(), "non-zero gradient"),
+        (check_loss, _NaNLoss(), "non-finite"),
+        (check_sampler, _Shrinker(), "same shape"),
+        (check_view_generator, _NoStage(), "stage"),
+    ],
+)
+def test_checks_reject_broken_components(check, component, message):
+    with pytest.raises(ConformanceError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        check(component)
+
+
+def test_third_party_components_are_checked_too(make_dist):
+    """A component from an installed distribution shows up in the parametrised lists."""
+    make_dist(
+        "pulsecl-tp",
+        "1.0",
+        {"tp": "pulsecl_tp_plugin"},
+        {
+            "pulsecl_tp_plugin": """
+                from pulsecl import hookimpl
+                from pulsecl.registry import lazy
+
+                @hookimpl
+                def pulsecl_register_losses(registry):
+                    registry.add("tp_smooth", lazy("pulsecl_tp_models:Smooth"))
+            """,
+            "pulsecl_tp_models": """
+                import torch
+
+                class Smooth(torch.nn.Module):
+                    requires = ("signal",)
+
+                    def forward(self, inputs):
+                        y = inputs["signal"]
+                        return (y[:, 1:] - y[:, :-1]).square().mean()
+            """,
+        },
+    )
+    assert "tp_smooth" in _names("losses")
+    reset_plugin_manager()
+    check_loss(pulsecl.build("losses", "tp_smooth"))
+
+
+def test_paper_preset_builds_the_papers_components():
+    """`paper` preset: PhysNet 64 ch z-scored (0.86 M), one factor per batch in
+    [1.25, 1.5] with padded negatives, V = 4 windows of T/2, MVTL alone with MSE."""
+    from pulsecl.config import load_config
+    from pulsecl_losses import combine
+
+    config = load_config("paper")
+    backbone = pulsecl.build("backbones", config.model.backbone, **config.model.options)
+    assert 0.85e6 < sum(p.numel() for p in backbone.parameters()) < 0.87e6
+    assert backbone.norm.kind == "zscore"
+    proxy = pulsecl.build("view_generators", config.views.proxy, **config.views.proxy_options)
+    assert proxy.factor_range == (1.25, 1.5)
+    assert (proxy.per_sample, proxy.pad_negatives, proxy.antialias) == (False, True, False)
+    windows = pulsecl.build("view_generators", config.views.windows, **config.views.windows_options)
+    assert windows.n_views == 4 and windows.window_frames == config.data.clip_frames // 2 == 150
+    loss = combine(config.loss.weights, config.loss.options)
+    assert list(loss.terms) == ["mvtl"] and loss.terms["mvtl"].distance == "mse"
+    assert loss.terms["mvtl"].pad_factor == 1.0
+    assert (config.train.lr, config.train.batch_size, config.preprocess.size) == (4e-5, 4, 64)
+    assert config.bank.size == 0
