@@ -94,6 +94,17 @@ def test_spectra_of_different_fs_agree_on_the_grid():
     assert peaks.tolist() == pytest.approx([90.0, 90.0], abs=1.0)
 
 
+def test_spectrum_on_grid_of_ragged_rows_equals_row_by_row():
+    fs = torch.tensor([30.0, 25.0, 30.0])
+    rows = [sine(1.2, 30.0, 80).float(), sine(2.0, 25.0, 64).float(), sine(1.7, 30.0, 64).float()]
+    ragged = spectrum_on_grid(rows, fs, pad_factor=8)
+    assert ragged.shape == (3, 211)
+    for i, row in enumerate(rows):
+        alone = spectrum_on_grid(row[None], fs[i : i + 1], pad_factor=8)[0]
+        assert torch.allclose(ragged[i], alone, atol=1e-6)
+    assert (band_grid()[ragged.argmax(-1)] * 60).tolist() == pytest.approx([72, 120, 102], abs=2)  # bins 1.4-1.8 bpm
+
+
 @pytest.mark.parametrize("length", [40, 67, 100, 150, 213])
 def test_resample_signal_keeps_a_band_limited_sine(length):
     """Output sample k sits at (k + 0.5) T / L - 0.5 input samples."""

@@ -271,7 +271,7 @@ def resample_spectrum(
 
 
 def spectrum_on_grid(
-    x: torch.Tensor,
+    x: torch.Tensor | Sequence[torch.Tensor],
     fs: float | torch.Tensor,
     grid: torch.Tensor | None = None,
     band: Sequence[float] = DEFAULT_BAND_HZ,
@@ -279,9 +279,26 @@ def spectrum_on_grid(
 ) -> torch.Tensor:
     """Band spectra of signals on a common grid (default :func:`band_grid` of ``band``).
 
-    Shape: (batch, ..., time) -> (batch, ..., G).  What the trainer hands to the negative
-    bank as ``anchor_spectra`` / ``negative_spectra``.
+    ``x`` is a tensor (batch, ..., time), or a list of B 1-D tensors of different
+    lengths (the frequency proxy's negatives), whose samples of equal length are
+    transformed together.  Shape: (batch, ..., time) -> (batch, ..., G); list -> (B, G).
+    What the trainer hands to the negative bank as ``anchor_spectra`` /
+    ``negative_spectra``.
     """
+    if not isinstance(x, torch.Tensor):
+        rows = list(x)
+        if not rows or any(not isinstance(r, torch.Tensor) or r.dim() != 1 for r in rows):
+            raise SignalError("spectrum_on_grid: give a tensor (B, ..., T) or a list of 1-D tensors")
+        fs_t = as_fs(fs, len(rows), device=rows[0].device, dtype=rows[0].dtype)
+        if grid is None:
+            grid = band_grid(band, device=rows[0].device, dtype=rows[0].dtype)
+        out = rows[0].new_zeros((len(rows), grid.shape[-1]))  # (B, G)
+        for length in sorted({r.shape[0] for r in rows}):
+            idx = [i for i, r in enumerate(rows) if r.shape[0] == length]
+            group = torch.stack([rows[i] for i in idx])  # (N, L)
+            on_grid = spectrum_on_grid(group, fs_t[idx], grid, band, pad_factor)  # (N, G)
+            out = out.index_copy(0, torch.tensor(idx, device=out.device), on_grid)
+        return out
     spec = band_spectrum(x, fs, band, pad_factor)
     if grid is None:
         grid = band_grid(band, device=x.device, dtype=spec.power.dtype)
