@@ -61,6 +61,9 @@ def all_gather_rows(x: torch.Tensor) -> torch.Tensor:
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
         return x
     world = dist.get_world_size()
+    home = x.device
+    if dist.get_backend() == "nccl" and x.device.type != "cuda":  # NCCL moves CUDA tensors only
+        x = x.to(torch.device("cuda", torch.cuda.current_device()))
     count = torch.tensor([x.shape[0]], device=x.device, dtype=torch.long)
     counts = [torch.zeros_like(count) for _ in range(world)]
     dist.all_gather(counts, count)
@@ -69,7 +72,7 @@ def all_gather_rows(x: torch.Tensor) -> torch.Tensor:
     padded[: x.shape[0]] = x
     gathered = [torch.zeros_like(padded) for _ in range(world)]
     dist.all_gather(gathered, padded)
-    return torch.cat([g[: int(c)] for g, c in zip(gathered, counts)])
+    return torch.cat([g[: int(c)] for g, c in zip(gathered, counts)]).to(home)
 
 
 class MomentumBank(nn.Module):

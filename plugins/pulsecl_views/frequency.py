@@ -165,12 +165,13 @@ class FrequencyViews:
         else:
             anchor, negatives = self._own_length(x, lengths, model)
 
-        positive = torch.empty_like(anchor)  # (B, T)
+        positive_rows: dict[int, torch.Tensor] = {}
         for length in lengths.unique().tolist():
             idx = (lengths == length).nonzero().flatten().tolist()
             y_n = torch.stack([negatives[i] for i in idx])  # (N, L)
-            positive_rows = resample_signal(y_n, t, antialias=self.antialias)  # (N, T)
-            positive = positive.index_copy(0, torch.tensor(idx, device=x.device), positive_rows)
+            y_p = resample_signal(y_n, t, antialias=self.antialias)  # (N, T)
+            positive_rows.update(zip(idx, y_p.unbind(0)))
+        positive = torch.stack([positive_rows[i] for i in range(b)])  # (B, T)
 
         same = bool((lengths == lengths[0]).all())
         return {

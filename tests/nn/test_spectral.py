@@ -158,3 +158,14 @@ def test_resample_video_moves_the_pulse_by_the_factor():
 def test_pad_factor_below_one_is_a_config_error():
     with pytest.raises(ConfigError, match="pad_factor"):
         periodogram(torch.randn(1, 10), 30.0, 0.5)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_signals_are_computed_in_float32(dtype):
+    """Mixed-precision backbones give half-precision signals; the FFT does not take them."""
+    x = sine(1.5, 30.0, 90).to(dtype)[None]
+    y = resample_signal(x, 60)
+    assert y.dtype == torch.float32 and y.shape == (1, 60)
+    spec = band_spectrum(x, 30.0)
+    assert spec.power.dtype == torch.float32
+    assert float(spec.freqs[0, spec.power[0].argmax()]) == pytest.approx(1.5, abs=0.2)

@@ -161,6 +161,15 @@ def test_gradients_reach_the_model_through_every_branch():
     assert model.weight.grad is not None and (model.weight.grad != 0).any()
 
 
+def test_half_precision_model_outputs_work():
+    """Under mixed precision the backbone gives float16; the resampled positive is float32."""
+    gen = pulsecl.build("view_generators", "frequency")
+    out = gen(pulse_video(1.5, 30.0, 90, batch=3), 30.0, lambda v: mean_model(v).half())
+    assert out["anchor"].dtype == torch.float16
+    assert out["positive"].dtype == torch.float32 and out["positive"].shape == (3, 90)
+    assert peak(out["positive"][0].float(), 30.0) == pytest.approx(1.5, rel=0.02)
+
+
 @pytest.mark.parametrize(
     "options, message",
     [

@@ -136,6 +136,12 @@ def band_mask(freqs: torch.Tensor, band: Sequence[float] | None) -> torch.Tensor
     return (freqs >= lo) & (freqs <= hi)
 
 
+def _fft_ready(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in a dtype the FFT takes: half precision (mixed-precision outputs) and
+    integers become float32; float32/64 pass unchanged."""
+    return x if x.dtype in (torch.float32, torch.float64) else x.float()
+
+
 def _per_sample(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """View a per-sample tensor (B, F) as (B, 1, ..., 1, F) to broadcast against ``like``
     (B, ..., F)."""
@@ -163,8 +169,9 @@ def periodogram(
     """
     if x.dim() < 2:
         raise SignalError(f"signals must be (batch, ..., time), got shape {tuple(x.shape)}")
+    x = _fft_ready(x)
     n = n_fft(x.shape[-1], pad_factor)
-    fs_t = as_fs(fs, x.shape[0], device=x.device, dtype=x.dtype if x.is_floating_point() else torch.float32)
+    fs_t = as_fs(fs, x.shape[0], device=x.device, dtype=x.dtype)
     centred = x - x.mean(dim=-1, keepdim=True)
     power = torch.fft.rfft(centred, n=n, dim=-1).abs().square()  # (B, ..., F)
     return power, rfft_freqs(n, fs_t)
@@ -292,13 +299,13 @@ def spectrum_on_grid(
         fs_t = as_fs(fs, len(rows), device=rows[0].device, dtype=rows[0].dtype)
         if grid is None:
             grid = band_grid(band, device=rows[0].device, dtype=rows[0].dtype)
-        out = rows[0].new_zeros((len(rows), grid.shape[-1]))  # (B, G)
+        out: dict[int, torch.Tensor] = {}
         for length in sorted({r.shape[0] for r in rows}):
             idx = [i for i, r in enumerate(rows) if r.shape[0] == length]
             group = torch.stack([rows[i] for i in idx])  # (N, L)
             on_grid = spectrum_on_grid(group, fs_t[idx], grid, band, pad_factor)  # (N, G)
-            out = out.index_copy(0, torch.tensor(idx, device=out.device), on_grid)
-        return out
+            out.update(zip(idx, on_grid.unbind(0)))
+        return torch.stack([out[i] for i in range(len(rows))])  # (B, G)
     spec = band_spectrum(x, fs, band, pad_factor)
     if grid is None:
         grid = band_grid(band, device=x.device, dtype=spec.power.dtype)
@@ -323,7 +330,8 @@ def resample_signal(x: torch.Tensor, length: int, antialias: bool = True) -> tor
 
     With ``antialias`` the result is band-limited (module docstring): nothing above the
     output's Nyquist frequency folds back, and a pulse at ``f`` cycles per input sample
-    comes out at ``f * T / length`` cycles per output sample.
+    comes out at ``f * T / length`` cycles per output sample.  Half-precision input is
+    computed, and returned, in float32.
 
     Shape: (..., time) -> (..., length).
     """
@@ -331,6 +339,7 @@ def resample_signal(x: torch.Tensor, length: int, antialias: bool = True) -> tor
     length = _check_length(length, size)
     if length == size:
         return x
+    x = _fft_ready(x)
     lead = x.shape[:-1]
     if not antialias:
         flat = x.reshape(-1, 1, size)  # (N, 1, T)
