@@ -23,6 +23,8 @@ COMMANDS: tuple[str, ...] = (
     "pulsecl.commands.config",
     "pulsecl.commands.preprocess",
     "pulsecl.commands.synth",
+    "pulsecl.commands.train",
+    "pulsecl.commands.evaluate",
 )
 
 

@@ -1,0 +1,164 @@
+"""Training and evaluation data: videos -> cached face crops -> random clips.
+
+:func:`load_videos` resolves ``--data PATH`` to a dataset plugin (or a folder of
+unlabelled videos), splits it by subject, and runs every video through the video
+pipeline (cached on disk, memory-mapped).  :class:`ClipSampler` then draws fixed-length
+training clips, deterministically from a ``torch.Generator``: the same seed gives the same
+clips, whether in one process or sliced across ranks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pulsecl.config import Config
+from pulsecl.errors import DataError
+
+__all__ = ["Video", "load_videos", "ClipSampler", "Batch"]
+
+
+@dataclass
+class Video:
+    """One preprocessed video: uint8 RGB face crops (T, S, S, 3) and what goes with them."""
+
+    id: str
+    subject: str
+    frames: np.ndarray
+    timestamps: np.ndarray
+    fs: float
+    ppg: np.ndarray | None = None  # reference pulse on the frame timestamps (T,), if labelled
+    frames_without_face: int = 0
+    source: str = ""
+    hr: float | None = None  # mean reference heart rate in bpm, when known
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.frames.shape[0])
+
+
+def load_videos(
+    config: Config,
+    root: str | Path,
+    split: str = "all",
+    labels: bool = True,
+    progress: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> list[Video]:
+    """Preprocess (or reuse the cache of) every video of ``split`` under ``root``.
+
+    ``split``: ``all`` | ``train`` | ``val`` | ``test``, subject-wise, following
+    ``data.exclude``, ``data.folds``/``data.fold`` and ``data.val_fraction``
+    (:func:`pulsecl.data.select_split`).  ``labels=False`` never reads a reference pulse
+    (self-supervised training).
+    """
+    from pulsecl.data import open_dataset, select_split
+    from pulsecl.video import preprocess
+
+    root = Path(root)
+    if not root.exists():
+        raise DataError(f"data path '{root}' does not exist")
+    dataset = open_dataset(root, config.data.dataset)
+    records = select_split(dataset.records(), config.data, split, seed=config.train.seed)
+    if not records:
+        raise DataError(f"'{root}' has no videos in split '{split}' (after exclusions {config.data.exclude})")
+    cache = Path(config.data.cache) if config.data.cache else root / ".pulsecl-cache"
+    videos = []
+    for rec in records:
+        clip = preprocess(rec.source, config.preprocess, cache_dir=cache, progress=progress)
+        ppg = None
+        if labels and rec.labelled:
+            ppg = np.asarray(rec.reference(np.asarray(clip.timestamps)), dtype=np.float32)
+        hr = rec.meta.get("hr") if labels else None
+        videos.append(
+            Video(
+                id=str(rec.id),
+                subject=str(rec.subject),
+                frames=clip.frames,
+                timestamps=np.asarray(clip.timestamps),
+                fs=float(clip.fs),
+                ppg=ppg,
+                frames_without_face=int(clip.frames_without_face),
+                source=str(rec.source),
+                hr=float(hr) if hr is not None else None,
+            )
+        )
+        if log:
+            log(f"{rec.id}: {clip.n_frames} frames at {clip.fs:.2f} fps")
+    return videos
+
+
+@dataclass
+class Batch:
+    """A batch of clips.  x: (B, 3, T, H, W) float in [0, 1]; fs: (B,); target: (B, T) or None."""
+
+    x: "torch.Tensor"  # noqa: F821
+    fs: "torch.Tensor"  # noqa: F821
+    target: "torch.Tensor | None"  # noqa: F821
+    video_index: list[int]
+    start: list[int]
+
+
+class ClipSampler:
+    """Draws clips of ``clip_frames`` frames uniformly over every valid (video, start).
+
+    Sampling depends only on the generator's state, so a saved generator state replays
+    the same clips (exact resume), and ranks that share a seed draw the same global batch
+    and keep their own slice (multi-process training).
+    """
+
+    def __init__(self, videos: Sequence[Video], clip_frames: int, need_target: bool = False):
+        self.videos = list(videos)
+        self.clip_frames = int(clip_frames)
+        if need_target:
+            missing = [v.id for v in self.videos if v.ppg is None]
+            if missing:
+                raise DataError(
+                    f"supervised training needs a reference pulse, but video '{missing[0]}' has "
+                    "none; use a labelled dataset or train.mode = 'contrastive'"
+                )
+        self.need_target = need_target
+        usable = [v for v in self.videos if v.n_frames >= self.clip_frames]
+        if not usable:
+            longest = max((v.n_frames for v in self.videos), default=0)
+            raise DataError(
+                f"no video has {self.clip_frames} frames for a training clip (longest: "
+                f"{longest}); lower data.clip_frames or give longer videos"
+            )
+        self._counts = np.array([max(0, v.n_frames - self.clip_frames + 1) for v in self.videos])
+        self._cum = np.cumsum(self._counts)
+
+    @property
+    def total_starts(self) -> int:
+        return int(self._cum[-1])
+
+    def epoch_steps(self, batch_size: int) -> int:
+        """Steps for one pass over the data's frames (at least 1)."""
+        frames = sum(v.n_frames for v in self.videos if v.n_frames >= self.clip_frames)
+        return max(1, frames // (self.clip_frames * batch_size))
+
+    def draw(self, batch_size: int, generator, rank: int = 0, world_size: int = 1) -> Batch:
+        """The global batch of ``batch_size * world_size`` clips; this rank's slice."""
+        import torch
+
+        total = batch_size * world_size
+        picks = torch.randint(0, self.total_starts, (total,), generator=generator).tolist()
+        picks = picks[rank * batch_size : (rank + 1) * batch_size]
+        xs, fss, targets, vids, starts = [], [], [], [], []
+        for p in picks:
+            vi = int(np.searchsorted(self._cum, p, side="right"))
+            start = p - (int(self._cum[vi - 1]) if vi else 0)
+            v = self.videos[vi]
+            clip = np.asarray(v.frames[start : start + self.clip_frames])  # (T, H, W, 3)
+            xs.append(torch.from_numpy(np.array(clip)))  # a writable copy
+            fss.append(v.fs)
+            vids.append(vi)
+            starts.append(start)
+            if self.need_target:
+                targets.append(torch.from_numpy(np.asarray(v.ppg[start : start + self.clip_frames], np.float32)))
+        x = torch.stack(xs).permute(0, 4, 1, 2, 3).float().div_(255.0)  # b t h w c -> b c t h w
+        target = torch.stack(targets) if self.need_target else None
+        return Batch(x, torch.tensor(fss, dtype=torch.float32), target, vids, starts)

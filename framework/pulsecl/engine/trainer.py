@@ -1,0 +1,493 @@
+"""The trainer: self-supervised (frequency contrast) or supervised rPPG training.
+
+One :class:`TrainingModule` holds the sampler and the backbone and runs the whole
+forward pass of a step (sampler -> proxy views -> backbone on anchor and negatives ->
+windows), so DistributedDataParallel wraps a module that is called once per step.
+
+Determinism and exact resume: all randomness of a step (clip choice, resampling factors,
+view offsets) comes from one ``torch.Generator``; dropout uses torch's global RNG.  Both
+states are saved with the model and optimiser, so resuming from ``last.pt`` continues
+exactly as an uninterrupted run would.  ``last.pt`` is written after every epoch and when
+training is interrupted (Ctrl-C stops at the end of the current step; a second Ctrl-C
+stops at once, still saving the state as of the last finished step).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import types
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+import pulsecl
+from pulsecl.config import Config, config_hash, config_to_dict, dump_toml
+from pulsecl.engine import distributed
+from pulsecl.engine.checkpoint import load_checkpoint, save_checkpoint
+from pulsecl.engine.clips import ClipSampler, Video, load_videos
+from pulsecl.engine.device import autocast, choose_device
+from pulsecl.errors import CheckpointError, ConfigError, DataError
+from pulsecl.io import write_json, write_text
+from pulsecl.plugins import get_plugin_manager
+
+__all__ = ["TrainingModule", "Trainer", "TrainResult", "train"]
+
+
+def band_hz(config: Config) -> tuple[float, float]:
+    lo, hi = config.signal.band_bpm
+    return lo / 60.0, hi / 60.0
+
+
+class TrainingModule(nn.Module):
+    """Sampler + backbone + view generators: the forward pass of one training step.
+
+    ``forward(x, fs, generator)`` returns a dict of loss inputs:
+    contrastive: ``anchor_views``, ``positive_views``, ``negative_views`` (B, V, W),
+    ``signal`` (B, T) (the anchor) and ``negative`` (the negative branch);
+    supervised: ``signal`` (B, T).
+    """
+
+    def __init__(self, backbone: nn.Module, sampler: nn.Module, proxy=None, windows=None):
+        super().__init__()
+        self.backbone = backbone
+        self.sampler = sampler
+        self.proxy = proxy
+        self.windows = windows
+
+    def forward(self, x: torch.Tensor, fs: torch.Tensor, generator: torch.Generator | None = None) -> dict:
+        x = self.sampler(x)
+        if self.proxy is None:
+            return {"signal": self.backbone(x)}
+        branches = self.proxy(x, fs, self.backbone, generator=generator)
+        views = self.windows(branches, generator=generator)
+        out = dict(views)
+        out["signal"] = branches["anchor"]
+        out["negative"] = branches["negative"]
+        return out
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    epochs: int
+    steps: int
+    best_score: float
+    interrupted: bool
+
+
+class _StopFlag:
+    """First Ctrl-C: stop after this step.  Second: KeyboardInterrupt at once."""
+
+    def __init__(self):
+        self.requested = False
+        self._old = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\npulsecl: stopping after this step (Ctrl-C again to stop now)", flush=True)
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+        return False
+
+
+class Trainer:
+    """Build everything from a config and train.
+
+    ``data``: a dataset root or a folder of videos; ``run_dir`` receives ``last.pt``,
+    ``best.pt``, ``config.toml``, ``log.csv``, ``epochs.csv`` and ``run.json``.
+    ``resume=True`` continues from ``run_dir/last.pt``.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        data: str | Path,
+        run_dir: str | Path,
+        resume: bool = False,
+        progress: bool = True,
+        log: Callable[[str], None] | None = print,
+        videos: list[Video] | None = None,
+        val_videos: list[Video] | None = None,
+    ):
+        self.config = config
+        self.data = Path(data) if data else None
+        self.run_dir = Path(run_dir)
+        self.resume = resume
+        self.progress = progress
+        self.dist = distributed.setup(choose_device(config.train.device).type)
+        self.log = log if (log and self.dist.is_main) else (lambda *_: None)
+        self._videos = videos
+        self._val_videos = val_videos
+
+    # ------------------------------------------------------------------ set-up
+    def _check_run_dir(self) -> None:
+        last = self.run_dir / "last.pt"
+        if self.resume:
+            if not last.is_file():
+                raise CheckpointError(f"cannot resume: '{last}' does not exist; start without --resume")
+        elif last.exists():
+            raise DataError(
+                f"run folder '{self.run_dir}' already holds a checkpoint; use --resume to "
+                "continue it or choose another --out"
+            )
+
+    def _build(self) -> None:
+        cfg = self.config
+        tcfg = cfg.train
+        self.device = choose_device(tcfg.device)
+        self.pm = get_plugin_manager()
+        self.supervised = tcfg.mode == "supervised"
+        torch.manual_seed(tcfg.seed)
+        backbone = pulsecl.build("backbones", cfg.model.backbone, **cfg.model.options)
+        sampler = pulsecl.build("samplers", cfg.model.sampler, **cfg.model.sampler_options)
+        proxy = windows = None
+        if not self.supervised:
+            proxy = pulsecl.build("view_generators", cfg.views.proxy, **cfg.views.proxy_options)
+            windows = pulsecl.build("view_generators", cfg.views.windows, **cfg.views.windows_options)
+        self.module = TrainingModule(backbone, sampler, proxy, windows).to(self.device)
+        self.losses = _build_losses(cfg).to(self.device)
+        self.pm.hook.pulsecl_configure(config=cfg, manager=self.pm)
+        self.net = self.module
+        if self.dist.enabled:
+            self.net = nn.parallel.DistributedDataParallel(
+                self.module, device_ids=[self.device.index] if self.device.type == "cuda" else None
+            )
+        self.optimizer = torch.optim.AdamW(
+            [p for p in self.module.parameters() if p.requires_grad],
+            lr=tcfg.lr,
+            weight_decay=tcfg.weight_decay,
+        )
+        self.amp = bool(tcfg.amp and self.device.type == "cuda")
+        self.scaler = torch.amp.GradScaler("cuda") if self.amp else None
+        self.generator = torch.Generator().manual_seed(tcfg.seed)
+
+    def _load_data(self) -> None:
+        cfg = self.config
+        if self._videos is None:
+            if self.data is None:
+                raise ConfigError("no training data: give --data PATH")
+            split = "train" if self.supervised and cfg.data.split == "all" else cfg.data.split
+            self._videos = load_videos(cfg, self.data, split=split, labels=self.supervised, progress=self.progress and self.dist.is_main)
+            if self.supervised and self._val_videos is None:
+                held = "val" if split == "train" else None
+                self._val_videos = load_videos(cfg, self.data, split=held, labels=True) if held else []
+        self.videos = self._videos
+        self.val_videos = self._val_videos or []
+        clip = cfg.data.clip_frames
+        if cfg.data.clip_s:
+            clip = int(round(cfg.data.clip_s * float(np.median([v.fs for v in self.videos]))))
+        self.clip_frames = clip
+        self.sampler_data = ClipSampler(self.videos, clip, need_target=self.supervised)
+        self.steps_per_epoch = cfg.train.steps_per_epoch or self.sampler_data.epoch_steps(
+            cfg.train.batch_size * self.dist.world_size
+        )
+        self.fs = float(np.median([v.fs for v in self.videos]))
+
+    # ------------------------------------------------------------------ state
+    def _payload(self, train_state: bool = True) -> dict[str, Any]:
+        cfg = self.config
+        payload: dict[str, Any] = {
+            "model": {
+                "backbone": cfg.model.backbone,
+                "options": dict(cfg.model.options),
+                "sampler": cfg.model.sampler,
+                "sampler_options": dict(cfg.model.sampler_options),
+            },
+            "state_dict": self.module.backbone.state_dict(),
+            "sampler_state_dict": self.module.sampler.state_dict(),
+            "config": config_to_dict(cfg),
+            "fs": self.fs,
+            "clip_frames": self.clip_frames,
+            "train_state": None,
+        }
+        if train_state:
+            payload["train_state"] = {
+                "epoch": self.epoch,
+                "step": self.step,
+                "optimizer": self.optimizer.state_dict(),
+                "generator": self.generator.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                "best": self.best,
+                "plugins": _plugin_states(self.pm),
+                "config_hash": config_hash(cfg),
+            }
+        return payload
+
+    def _restore(self) -> None:
+        data = load_checkpoint(self.run_dir / "last.pt")
+        state = data.get("train_state")
+        if not state:
+            raise CheckpointError(f"'{self.run_dir / 'last.pt'}' has no training state to resume from")
+        if state.get("config_hash") != config_hash(self.config):
+            raise ConfigError(
+                f"cannot resume '{self.run_dir}': the config differs from the run's "
+                f"config.toml; resume with the same config (pulsecl train {self.run_dir / 'config.toml'} --resume)"
+            )
+        self.module.backbone.load_state_dict(data["state_dict"])
+        self.module.sampler.load_state_dict(data["sampler_state_dict"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        self.epoch, self.step, self.best = int(state["epoch"]), int(state["step"]), float(state["best"])
+        _restore_plugin_states(self.pm, state.get("plugins", {}))
+        _truncate_csv(self.run_dir / "log.csv", self.step)
+        _truncate_csv(self.run_dir / "epochs.csv", self.epoch, key="epoch")
+
+    def _save(self, name: str, train_state: bool = True) -> None:
+        if self.dist.is_main:
+            save_checkpoint(self.run_dir / name, self._payload(train_state))
+
+    # ------------------------------------------------------------------ steps
+    def _train_step(self, stop: _StopFlag) -> dict[str, float]:
+        cfg = self.config
+        batch = self.sampler_data.draw(cfg.train.batch_size, self.generator, self.dist.rank, self.dist.world_size)
+        x = batch.x.to(self.device, non_blocking=True)
+        fs = batch.fs.to(self.device)
+        self.module.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        with autocast(self.device, self.amp):
+            out = self.net(x, fs, self.generator)
+        inputs = {k: (v.float() if torch.is_tensor(v) else v) for k, v in out.items()}
+        inputs["fs"] = fs
+        if batch.target is not None:
+            inputs["target"] = batch.target.to(self.device)
+        spectra = None
+        if not self.supervised:
+            spectra, freqs = self._spectra(inputs)
+            extra = [e for e in self.pm.hook.pulsecl_extra_negatives(spectra=spectra["anchor"].detach(), freqs=freqs, step=self.step) if e is not None]
+            if extra:
+                inputs["extra_negatives"] = torch.cat([e.to(self.device) for e in extra])
+                inputs["freqs"] = freqs
+        total, terms = self.losses(inputs)
+        reg = self.module.sampler.regularization()
+        total = total + reg
+        if self.scaler is not None:
+            self.scaler.scale(total).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            total.backward()
+            self.optimizer.step()
+        self.step += 1  # the step is done: from here on an interrupt keeps it
+        loss = float(total.detach())
+        if not math.isfinite(loss):
+            raise DataError(
+                f"training diverged at step {self.step} (loss {loss}); lower train.lr "
+                f"(now {cfg.train.lr}) or check the data"
+            )
+        outputs: dict[str, Any] = {"loss": loss, "terms": {k: float(v) for k, v in terms.items()}}
+        if spectra is not None:
+            outputs.update(anchor_spectra=spectra["anchor"].detach(), negative_spectra=spectra["negative"].detach(), freqs=freqs)
+        self.pm.hook.pulsecl_train_step_end(step=self.step, outputs=outputs)
+        row = {"loss": loss, "sampler_reg": float(reg.detach()) if torch.is_tensor(reg) else float(reg)}
+        row.update(outputs["terms"])
+        return row
+
+    def _spectra(self, inputs: dict) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """Anchor and negative spectra on the band's standard grid (for the bank)."""
+        from pulsecl.nn import spectral
+
+        band = band_hz(self.config)
+        freqs = spectral.band_grid(band, device=self.device)
+        fs = inputs["fs"]
+        anchor = spectral.spectrum_on_grid(inputs["signal"], fs, freqs, band=band)
+        negative = spectral.spectrum_on_grid(inputs["negative"], fs, freqs, band=band)
+        return {"anchor": anchor, "negative": negative}, freqs
+
+    # ------------------------------------------------------------------ selection
+    def _score(self) -> tuple[str, float]:
+        """Model-selection score, lower is better: validation MAE (labels) or IPR."""
+        from pulsecl.engine.evaluate import predict_video_hr
+        from pulsecl.signal.quality import ipr
+
+        self.module.eval()
+        lo, hi = band_hz(self.config)
+        if self.supervised and self.val_videos:
+            errors = []
+            for v in self.val_videos:
+                est, ref = predict_video_hr(self.module.backbone, v, self.config, self.clip_frames, self.device)
+                errors.append(abs(est - ref))
+            return "val_mae", float(np.mean(errors))
+        # IPR on fixed clips of the training videos: no labels needed
+        scores = []
+        with torch.no_grad():
+            for v in self.videos[:32]:
+                if v.n_frames < self.clip_frames:
+                    continue
+                start = (v.n_frames - self.clip_frames) // 2
+                clip = np.asarray(v.frames[start : start + self.clip_frames])
+                x = torch.from_numpy(clip).permute(3, 0, 1, 2)[None].float().div(255).to(self.device)
+                y = self.module.backbone(self.module.sampler(x))[0].float().cpu().numpy()
+                scores.append(ipr(y, v.fs, (lo, hi)))
+        return "ipr", float(np.mean(scores)) if scores else float("inf")
+
+    # ------------------------------------------------------------------ main loop
+    def fit(self) -> TrainResult:
+        self._check_run_dir()
+        self._build()
+        self._load_data()
+        self.epoch, self.step, self.best = 0, 0, float("inf")
+        if self.resume:
+            self._restore()
+        if self.dist.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            write_text(self.run_dir / "config.toml", dump_toml(self.config))
+            write_json(
+                self.run_dir / "run.json",
+                {
+                    "header": self.pm.report_header(self.config),
+                    "config_hash": config_hash(self.config),
+                    "data": str(self.data) if self.data else None,
+                    "videos": [v.id for v in self.videos],
+                    "device": str(self.device),
+                    "world_size": self.dist.world_size,
+                    "clip_frames": self.clip_frames,
+                    "steps_per_epoch": self.steps_per_epoch,
+                },
+            )
+        epochs = self.config.train.epochs
+        interrupted = False
+        self.log(
+            f"training {self.config.model.backbone} ({self.config.train.mode}) on {len(self.videos)} videos, "
+            f"{epochs} epochs x {self.steps_per_epoch} steps, batch {self.config.train.batch_size}"
+            f"{' x ' + str(self.dist.world_size) + ' ranks' if self.dist.enabled else ''}, device {self.device}"
+        )
+        with _StopFlag() as stop:
+            try:
+                while self.epoch < epochs and not stop.requested:
+                    interrupted = self._run_epoch(stop)
+                    if interrupted:
+                        break
+            except KeyboardInterrupt:
+                interrupted = True
+            if interrupted or stop.requested:
+                interrupted = True
+                self._save("last.pt")
+                self.log(f"interrupted at step {self.step}: saved {self.run_dir / 'last.pt'}; continue with --resume")
+        distributed.teardown(self.dist)
+        return TrainResult(self.run_dir, self.epoch, self.step, self.best, interrupted)
+
+    def _run_epoch(self, stop: _StopFlag) -> bool:
+        from tqdm import tqdm
+
+        first = self.step - self.epoch * self.steps_per_epoch
+        bar = tqdm(
+            total=self.steps_per_epoch, initial=first, desc=f"epoch {self.epoch + 1}/{self.config.train.epochs}",
+            disable=not (self.progress and self.dist.is_main), unit="step", leave=False,
+        )
+        rows = []
+        with bar:
+            for _ in range(first, self.steps_per_epoch):
+                t0 = time.perf_counter()
+                row = self._train_step(stop)
+                dt = time.perf_counter() - t0
+                clips_s = self.config.train.batch_size * self.dist.world_size / max(dt, 1e-9)
+                row = {"epoch": self.epoch + 1, "step": self.step, **row, "clips_per_s": round(clips_s, 3)}
+                rows.append(row)
+                bar.set_postfix(loss=f"{row['loss']:.4f}", clips_s=f"{clips_s:.2f}")
+                bar.update(1)
+                if stop.requested:
+                    self._append_csv("log.csv", rows)
+                    return True
+        self._append_csv("log.csv", rows)
+        self.epoch += 1
+        name, score = self._score()
+        score = distributed.all_reduce_mean(score, self.dist)
+        improved = score < self.best
+        if improved:
+            self.best = score
+        self._append_csv(
+            "epochs.csv",
+            [{"epoch": self.epoch, "step": self.step, "loss": float(np.mean([r["loss"] for r in rows])) if rows else float("nan"), name: score, "best": improved}],
+        )
+        self._save("last.pt")
+        if improved:
+            self._save("best.pt", train_state=False)
+        self.log(f"epoch {self.epoch}: loss {np.mean([r['loss'] for r in rows]) if rows else float('nan'):.4f}, {name} {score:.4f}{' (best)' if improved else ''}")
+        return False
+
+    def _append_csv(self, name: str, rows: list[dict]) -> None:
+        if not rows or not self.dist.is_main:
+            return
+        path = self.run_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        exists = path.exists()
+        fields = list(rows[0])
+        if exists:
+            with open(path, newline="") as fh:
+                header = next(csv.reader(fh), None)
+            fields = header or fields
+        with open(path, "a", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
+            if not exists:
+                writer.writeheader()
+            writer.writerows(rows)
+
+
+def _build_losses(config: Config):
+    from pulsecl_losses import combine
+
+    weights = dict(config.loss.weights)
+    if config.train.mode == "supervised" and set(weights) <= {"mvtl", "bandwidth", "sparsity", "variance"}:
+        raise ConfigError(
+            "train.mode = 'supervised' needs a supervised loss in [loss] weights, e.g. "
+            "--set loss.weights='{neg_pearson = 1.0}'"
+        )
+    return combine(weights, dict(config.loss.options))
+
+
+def _plugin_states(pm) -> dict[str, Any]:
+    out = {}
+    for name, plugin in pm.list_name_plugin():
+        if plugin is None or isinstance(plugin, types.ModuleType) or not hasattr(plugin, "state_dict"):
+            continue
+        out[name] = plugin.state_dict()
+    return out
+
+
+def _restore_plugin_states(pm, states: dict[str, Any]) -> None:
+    for name, state in states.items():
+        plugin = pm.get_plugin(name)
+        if plugin is not None and hasattr(plugin, "load_state_dict"):
+            plugin.load_state_dict(state)
+
+
+def _truncate_csv(path: Path, upto: int, key: str = "step") -> None:
+    """Drop log rows written after the checkpoint (they are replayed on resume)."""
+    if not path.exists():
+        return
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+        fields = list(rows[0]) if rows else None
+    if fields is None:
+        return
+    keep = [r for r in rows if int(float(r[key])) <= upto]
+    from pulsecl.io import atomic_write
+
+    with atomic_write(path, "w") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(keep)
+
+
+def train(config: Config, data, run_dir, resume: bool = False, **kwargs) -> TrainResult:
+    """Train and return a summary; see :class:`Trainer`."""
+    return Trainer(config, data, run_dir, resume=resume, **kwargs).fit()
