@@ -50,7 +50,7 @@ or TS-CAN style models); every preset then integrates it (cumulative sum) first.
 from __future__ import annotations
 
 import math
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import scipy.signal
@@ -74,7 +74,6 @@ __all__ = [
     "PRESETS",
     "Default",
     "Gideon2021",
-    "Preset",
     "RppgToolbox",
     "get_preset",
     "presets",
@@ -97,26 +96,6 @@ Pure sinusoids 42-240 bpm, 10 s at 30 fps, worst error: default 0.089 bpm, with 
 0.029, with no window 0.267 (the negative-frequency image pulls the peak), gideon2021
 0.150, rppg-toolbox 1.94 (3.5-bpm bins, no interpolation).  No window won on noisy
 pulses but misses the 0.2-bpm target on sinusoids; Tukey(0.25) is the compromise."""
-
-
-class Preset(Protocol):
-    """What a preset offers (see the module docstring)."""
-
-    name: str
-
-    def process(self, pulse: Any, fs: float, diff: bool = False, band_hz: Any = None) -> np.ndarray: ...
-
-    def heart_rate(self, pulse: Any, fs: float, diff: bool = False, band_hz: Any = None) -> Any: ...
-
-    def hr_over_time(
-        self,
-        pulse: Any,
-        fs: float,
-        window_s: float = 10.0,
-        stride_s: float = 1.0,
-        diff: bool = False,
-        band_hz: Any = None,
-    ) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 def _integrate(x: np.ndarray, diff: bool) -> np.ndarray:
