@@ -69,7 +69,7 @@ class PreprocessConfig:
     detect_every: int = 10  # run the detector every N frames, track in between
     box_scale: float = 1.2  # enlarge the detected box by this factor
     smooth: float = 0.3  # temporal smoothing of boxes (EMA weight of the new box, 0-1]
-    size: int = 64  # crops are resized to size x size pixels
+    size: int = 32  # crops are resized to size x size pixels (the small default; paper: 64)
     roi: str = "face"  # face | full (video already cropped to skin)
     chunk_frames: int = 300  # frames decoded per chunk (bounds memory)
 
@@ -136,13 +136,13 @@ class TrainConfig:
     mode: str = "contrastive"  # contrastive (no labels) | supervised (reference pulse)
     epochs: int = 10
     steps_per_epoch: int = 0  # 0 = one pass over the clips
-    batch_size: int = 4
+    batch_size: int = 8
     lr: float = 1e-3  # AdamW learning rate
     weight_decay: float = 0.01
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | mps
     amp: bool = True  # mixed precision (GPU only)
-    workers: int = 0  # data-loader worker processes
+    time_budget_s: float = 0.0  # stop training after this many seconds (0 = no limit)
 
 
 @dataclass

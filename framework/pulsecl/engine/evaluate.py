@@ -48,6 +48,26 @@ def _band(config: Config) -> tuple[float, float]:
     return lo / 60.0, hi / 60.0
 
 
+def hr_of(pulse: np.ndarray, fs: float, config: Config) -> float:
+    """Heart rate (bpm) of a pulse with the config's preset.  The band is passed only
+    when the config changes it, so a preset with a band of its own (rppg-toolbox) keeps
+    it by default."""
+    from pulsecl.signal.api import heart_rate
+
+    if list(config.signal.band_bpm) == [40.0, 250.0]:
+        return float(heart_rate(pulse, fs, preset=config.signal.preset))
+    return float(heart_rate(pulse, fs, preset=config.signal.preset, band_bpm=tuple(config.signal.band_bpm)))
+
+
+def hr_windows(pulse: np.ndarray, fs: float, config: Config) -> tuple[np.ndarray, np.ndarray]:
+    """(window times s, HR bpm) on sliding windows, with the preset's processing."""
+    from pulsecl.signal.presets import get_preset
+
+    band = None if list(config.signal.band_bpm) == [40.0, 250.0] else _band(config)
+    kw = {} if band is None else {"band_hz": band}
+    return get_preset(config.signal.preset).hr_over_time(pulse, fs, config.signal.window_s, config.signal.stride_s, **kw)
+
+
 def model_pulse(backbone, video: Video, config: Config, clip_frames: int, device=None, sampler=None) -> np.ndarray:
     """Pulse signal (T,) of a whole video from a backbone (and sampler)."""
     import torch
@@ -76,19 +96,15 @@ def classical_pulse(method: str, video: Video, options: dict | None = None) -> n
 
 
 def _reference_hr(video: Video, config: Config) -> float | None:
-    from pulsecl.signal.api import heart_rate
-
     if video.ppg is not None:
-        return float(heart_rate(video.ppg, video.fs, preset=config.signal.preset, band_bpm=tuple(config.signal.band_bpm)))
+        return hr_of(video.ppg, video.fs, config)
     return video.hr
 
 
 def predict_video_hr(backbone, video: Video, config: Config, clip_frames: int, device=None) -> tuple[float, float]:
     """(predicted, reference) mean heart rate of one labelled video, bpm."""
-    from pulsecl.signal.api import heart_rate
-
     pulse = model_pulse(backbone, video, config, clip_frames, device)
-    est = float(heart_rate(pulse, video.fs, preset=config.signal.preset, band_bpm=tuple(config.signal.band_bpm)))
+    est = hr_of(pulse, video.fs, config)
     ref = _reference_hr(video, config)
     if ref is None:
         raise DataError(f"video '{video.id}' has no reference pulse; validation needs labels")
@@ -97,22 +113,19 @@ def predict_video_hr(backbone, video: Video, config: Config, clip_frames: int, d
 
 def score_pulse(pulse: np.ndarray, video: Video, config: Config) -> VideoResult:
     """Heart rate, per-window heart rate, SNR and MACC of one video's pulse."""
-    from pulsecl.signal.api import heart_rate
-    from pulsecl.signal.processing import hr_over_time
     from pulsecl.signal.quality import macc as quality_macc
     from pulsecl.signal.quality import snr
 
     band = _band(config)
-    bpm = tuple(config.signal.band_bpm)
-    hr_pred = float(heart_rate(pulse, video.fs, preset=config.signal.preset, band_bpm=bpm))
+    hr_pred = hr_of(pulse, video.fs, config)
     hr_ref = _reference_hr(video, config)
     windows: list[tuple[float, float, float | None]] = []
     duration = video.n_frames / video.fs
     if duration >= config.signal.window_s:
-        t, pred = hr_over_time(pulse, video.fs, config.signal.window_s, config.signal.stride_s, band)
+        t, pred = hr_windows(pulse, video.fs, config)
         ref_w = [None] * len(t)
         if video.ppg is not None:
-            _, ref_arr = hr_over_time(video.ppg, video.fs, config.signal.window_s, config.signal.stride_s, band)
+            _, ref_arr = hr_windows(video.ppg, video.fs, config)
             ref_w = [float(r) for r in ref_arr]
         windows = [(float(a), float(b), c) for a, b, c in zip(t, pred, ref_w)]
     snr_db = float(snr(pulse, video.fs, hr_ref, band)) if hr_ref is not None else None

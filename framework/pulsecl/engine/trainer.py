@@ -334,7 +334,7 @@ class Trainer:
                     continue
                 start = (v.n_frames - self.clip_frames) // 2
                 clip = np.asarray(v.frames[start : start + self.clip_frames])
-                x = torch.from_numpy(clip).permute(3, 0, 1, 2)[None].float().div(255).to(self.device)
+                x = torch.from_numpy(np.array(clip)).permute(3, 0, 1, 2)[None].float().div(255).to(self.device)
                 y = self.module.backbone(self.module.sampler(x))[0].float().cpu().numpy()
                 scores.append(ipr(y, v.fs, (lo, hi)))
         return "ipr", float(np.mean(scores)) if scores else float("inf")
@@ -370,9 +370,10 @@ class Trainer:
             f"{epochs} epochs x {self.steps_per_epoch} steps, batch {self.config.train.batch_size}"
             f"{' x ' + str(self.dist.world_size) + ' ranks' if self.dist.enabled else ''}, device {self.device}"
         )
+        self._t_start = time.perf_counter()
         with _StopFlag() as stop:
             try:
-                while self.epoch < epochs and not stop.requested:
+                while self.epoch < epochs and not stop.requested and not self._over_budget():
                     interrupted = self._run_epoch(stop)
                     if interrupted:
                         break
@@ -407,6 +408,9 @@ class Trainer:
                 if stop.requested:
                     self._append_csv("log.csv", rows)
                     return True
+                if self._over_budget():
+                    self.log(f"time budget of {self.config.train.time_budget_s:g} s reached at step {self.step}")
+                    break
         self._append_csv("log.csv", rows)
         self.epoch += 1
         name, score = self._score()
@@ -423,6 +427,10 @@ class Trainer:
             self._save("best.pt", train_state=False)
         self.log(f"epoch {self.epoch}: loss {np.mean([r['loss'] for r in rows]) if rows else float('nan'):.4f}, {name} {score:.4f}{' (best)' if improved else ''}")
         return False
+
+    def _over_budget(self) -> bool:
+        budget = self.config.train.time_budget_s
+        return bool(budget) and time.perf_counter() - self._t_start >= budget
 
     def _append_csv(self, name: str, rows: list[dict]) -> None:
         if not rows or not self.dist.is_main:

@@ -1,0 +1,112 @@
+"""Training: it runs, leaves its files, resumes exactly, and refuses bad set-ups."""
+
+import csv
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import pulsecl
+from conftest import TINY
+from pulsecl.cli import main
+from pulsecl.config import load_config
+from pulsecl.engine.checkpoint import load_checkpoint
+from pulsecl.engine.trainer import train
+from pulsecl.plugins import get_plugin_manager
+
+
+def states_equal(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_contrastive_run_leaves_checkpoints_config_and_logs(tiny_dataset, tmp_path):
+    run = tmp_path / "run"
+    res = train(load_config(None, TINY), tiny_dataset, run, progress=False, log=None)
+    assert (res.epochs, res.steps, res.interrupted) == (2, 4, False)
+    for name in ("last.pt", "best.pt", "config.toml", "log.csv", "epochs.csv", "run.json"):
+        assert (run / name).is_file(), name
+    assert load_config(run / "config.toml") == load_config(None, TINY)
+    rows = list(csv.DictReader(open(run / "log.csv")))
+    assert [int(r["step"]) for r in rows] == [1, 2, 3, 4]
+    assert {"loss", "mvtl", "bandwidth", "sparsity", "clips_per_s"} <= set(rows[0])
+    epochs = list(csv.DictReader(open(run / "epochs.csv")))
+    assert [int(r["epoch"]) for r in epochs] == [1, 2] and "ipr" in epochs[0]
+    best = load_checkpoint(run / "best.pt")
+    assert best["train_state"] is None  # best.pt is for inference
+    assert best["model"]["options"] == {"channels": 4, "norm": "temporal"}
+    assert best["clip_frames"] == 64 and best["fs"] == pytest.approx(30.0, abs=0.1)
+
+
+class StopAt:
+    """Raises KeyboardInterrupt after step ``n``, as a Ctrl-C would."""
+
+    def __init__(self, n):
+        self.n = n
+
+    @pulsecl.hookimpl
+    def pulsecl_train_step_end(self, step):
+        if step == self.n:
+            raise KeyboardInterrupt
+
+
+def test_interrupt_and_resume_gives_the_same_weights(tiny_dataset, tmp_path):
+    config = load_config(None, [*TINY, "model.options.dropout=0.2"])
+    full = train(config, tiny_dataset, tmp_path / "full", progress=False, log=None)
+    assert full.steps == 4
+
+    pm = get_plugin_manager()
+    pm.register(StopAt(3), "stop-at-3")
+    part = train(config, tiny_dataset, tmp_path / "part", progress=False, log=None)
+    pm.unregister(name="stop-at-3")
+    assert part.interrupted and part.steps == 3
+    assert load_checkpoint(tmp_path / "part" / "last.pt")["train_state"]["step"] == 3
+
+    resumed = train(config, tiny_dataset, tmp_path / "part", resume=True, progress=False, log=None)
+    assert (resumed.steps, resumed.interrupted) == (4, False)
+    a = load_checkpoint(tmp_path / "full" / "last.pt")
+    b = load_checkpoint(tmp_path / "part" / "last.pt")
+    assert states_equal(a["state_dict"], b["state_dict"])
+    assert a["train_state"]["best"] == b["train_state"]["best"]
+    steps = [int(r["step"]) for r in csv.DictReader(open(tmp_path / "part" / "log.csv"))]
+    assert steps == [1, 2, 3, 4] or steps == [1, 2, 4]  # no step logged twice
+    assert len(steps) == len(set(steps))
+
+
+def test_supervised_selects_best_by_validation_mae(tiny_dataset, tmp_path):
+    config = load_config(None, [*TINY, "train.mode=supervised", "loss.weights={neg_pearson = 1.0}", "data.val_fraction=0.5"])
+    res = train(config, tiny_dataset, tmp_path / "sup", progress=False, log=None)
+    assert res.steps == 4
+    epochs = list(csv.DictReader(open(tmp_path / "sup" / "epochs.csv")))
+    assert "val_mae" in epochs[0] and float(epochs[0]["val_mae"]) >= 0
+    assert res.best_score == min(float(e["val_mae"]) for e in epochs)
+
+
+def test_supervised_without_a_supervised_loss_is_a_config_error(tiny_dataset, tmp_path):
+    config = load_config(None, [*TINY, "train.mode=supervised"])
+    with pytest.raises(pulsecl.ConfigError, match="needs a supervised loss"):
+        train(config, tiny_dataset, tmp_path / "x", progress=False, log=None)
+
+
+def test_cli_refuses_to_overwrite_a_run_and_to_resume_nothing(tiny_dataset, tmp_path, capsys):
+    run = tmp_path / "run"
+    sets = [a for s in TINY for a in ("--set", s)] + ["--set", "train.epochs=1", "--set", "train.steps_per_epoch=1"]
+    assert main(["train", "--data", str(tiny_dataset), "--out", str(run), "--no-progress", *sets]) == 0
+    assert main(["train", "--data", str(tiny_dataset), "--out", str(run), "--no-progress", *sets]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == (
+        f"pulsecl: error: run folder '{run}' already holds a checkpoint; use --resume to "
+        "continue it or choose another --out"
+    )
+    assert main(["train", "--resume", str(tmp_path / "nothing"), "--data", str(tiny_dataset)]) == 2
+    assert "config file" in capsys.readouterr().err  # no config.toml in a folder that is not a run
+    assert main(["train", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "r2")]) == 2
+    assert capsys.readouterr().err.strip() == f"pulsecl: error: data path '{tmp_path / 'missing'}' does not exist"
+
+
+def test_resume_with_another_config_is_refused(tiny_dataset, tmp_path):
+    config = load_config(None, [*TINY, "train.epochs=1", "train.steps_per_epoch=1"])
+    train(config, tiny_dataset, tmp_path / "r", progress=False, log=None)
+    other = load_config(None, [*TINY, "train.epochs=1", "train.steps_per_epoch=1", "train.lr=0.5"])
+    with pytest.raises(pulsecl.ConfigError, match="the config differs from the run's config.toml"):
+        train(other, tiny_dataset, tmp_path / "r", resume=True, progress=False, log=None)
