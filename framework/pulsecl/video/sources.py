@@ -37,12 +37,24 @@ __all__ = [
     "open_source",
     "image_timestamps",
     "frame_time",
+    "chunk_size",
+    "MAX_CHUNK_BYTES",
 ]
 
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".mov", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".mjpg", ".mjpeg")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".webp")
 
 DEFAULT_CHUNK = 300
+
+#: A chunk never holds more than this many bytes of frames, whatever ``chunk_frames``
+#: says: 145 frames of 640x480, 21 of 1920x1080.
+MAX_CHUNK_BYTES = 128 * 2**20
+
+
+def chunk_size(chunk_frames: int, height: int, width: int) -> int:
+    """Frames per chunk: ``chunk_frames``, capped so a chunk of (height, width, 3) uint8
+    frames stays within :data:`MAX_CHUNK_BYTES` (at least 1)."""
+    return max(1, min(int(chunk_frames), MAX_CHUNK_BYTES // max(height * width * 3, 1)))
 
 
 class FrameSource(ABC):
@@ -170,8 +182,10 @@ class VideoFileSource(FrameSource):
             index = 0
             t_first = 0.0
             last_t = -np.inf
-            buf: list[np.ndarray] = []
-            stamps: list[float] = []
+            n = chunk_size(self.chunk_frames, self.height, self.width)
+            block: np.ndarray | None = np.empty((n, self.height, self.width, 3), np.uint8)
+            stamps = np.empty(n, np.float64)
+            k = 0
             while True:
                 ok, frame = cap.read()
                 if not ok or frame is None:
@@ -186,14 +200,19 @@ class VideoFileSource(FrameSource):
                         f"video '{self.path}': frame {index} is {frame.shape[1]}x{frame.shape[0]}, "
                         f"the first was {self.width}x{self.height}; re-encode the video"
                     )
-                buf.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-                stamps.append(t)
+                if block is None:
+                    block = np.empty((n, self.height, self.width, 3), np.uint8)
+                    stamps = np.empty(n, np.float64)
+                cv2.cvtColor(frame, cv2.COLOR_BGR2RGB, dst=block[k])
+                stamps[k] = t
+                k += 1
                 index += 1
-                if len(buf) == self.chunk_frames:
-                    yield np.stack(buf), np.asarray(stamps)
-                    buf, stamps = [], []
-            if buf:
-                yield np.stack(buf), np.asarray(stamps)
+                if k == n:
+                    out, block, k = block, None, 0  # drop our reference before the next chunk
+                    yield out, stamps
+                    del out
+            if block is not None and k:
+                yield block[:k], stamps[:k]
             if index == 0:
                 raise DataError(f"video '{self.path}' has no decodable frames (corrupt or truncated)")
         finally:
@@ -309,21 +328,25 @@ class ImageFolderSource(FrameSource):
     def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         import cv2
 
-        shape = None
-        for start in range(0, len(self.files), self.chunk_frames):
-            block = []
-            for f in self.files[start : start + self.chunk_frames]:
-                img = cv2.imread(str(f), cv2.IMREAD_COLOR)
+        first = cv2.imread(str(self.files[0]), cv2.IMREAD_COLOR)
+        if first is None:
+            raise DataError(f"image '{self.files[0]}' cannot be read (corrupt or not an image); replace or remove it")
+        shape = first.shape
+        n = chunk_size(self.chunk_frames, shape[0], shape[1])
+        for start in range(0, len(self.files), n):
+            names = self.files[start : start + n]
+            block = np.empty((len(names), *shape), np.uint8)
+            for k, f in enumerate(names):
+                img = first if start + k == 0 else cv2.imread(str(f), cv2.IMREAD_COLOR)
                 if img is None:
                     raise DataError(f"image '{f}' cannot be read (corrupt or not an image); replace or remove it")
-                if shape is None:
-                    shape = img.shape
-                elif img.shape != shape:
+                if img.shape != shape:
                     raise DataError(
                         f"image '{f}' is {img.shape[1]}x{img.shape[0]}, the first was {shape[1]}x{shape[0]}"
                     )
-                block.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
-            yield np.stack(block), self.timestamps[start : start + len(block)]
+                cv2.cvtColor(img, cv2.COLOR_BGR2RGB, dst=block[k])
+            yield block, self.timestamps[start : start + len(names)]
+            del block
 
 
 # ----------------------------------------------------------------------------------------

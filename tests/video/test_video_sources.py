@@ -1,0 +1,209 @@
+"""Frame sources: chunks, RGB order, timestamps, and clear errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import cv2
+import numpy as np
+import pytest
+
+from pulsecl.errors import DataError
+from pulsecl.video import open_source
+from pulsecl.video.sources import (
+    ArraySource,
+    CameraSource,
+    ImageFolderSource,
+    VideoFileSource,
+    chunk_size,
+    frame_time,
+    image_timestamps,
+)
+from pulsecl.video.writer import write_video
+
+
+def _frames(n, h=48, w=64):
+    """Frames whose colour encodes the index: R = 10 * k, G = 100, B = 200."""
+    f = np.zeros((n, h, w, 3), np.uint8)
+    f[..., 0] = (10 * np.arange(n) % 250)[:, None, None]
+    f[..., 1] = 100
+    f[..., 2] = 200
+    return f
+
+
+def test_video_file_in_chunks_with_timestamps_and_rgb(tmp_path):
+    path = tmp_path / "v.avi"
+    write_video(path, _frames(23), fps=25.0, quality=95)
+    src = open_source(path, chunk_frames=10)
+    assert isinstance(src, VideoFileSource)
+    assert src.fs == 25.0 and src.n_frames == 23 and (src.width, src.height) == (64, 48)
+    chunks = list(src)
+    assert [len(f) for f, _ in chunks] == [10, 10, 3]
+    frames = np.concatenate([f for f, _ in chunks])
+    ts = np.concatenate([t for _, t in chunks])
+    assert frames.dtype == np.uint8 and frames.shape == (23, 48, 64, 3)
+    assert np.allclose(ts, np.arange(23) / 25.0)
+    # RGB, not OpenCV's BGR: red carries the index, blue is 200.
+    assert np.allclose(frames[..., 2].mean(axis=(1, 2)), 200, atol=3)
+    assert np.allclose(frames[..., 0].mean(axis=(1, 2)), 10 * np.arange(23), atol=3)
+    # Iterating again re-reads from the start.
+    assert len(np.concatenate([f for f, _ in src])) == 23
+
+
+def test_fractional_frame_rate_comes_from_the_container(tmp_path):
+    path = tmp_path / "v.avi"
+    write_video(path, _frames(10), fps=29.97)
+    src = open_source(path)
+    assert abs(src.fs - 29.97) < 1e-6
+    ts = np.concatenate([t for _, t in src])
+    assert np.allclose(ts, np.arange(10) / 29.97, atol=1e-4)
+    # A given fs overrides the container and times frames on its grid.
+    ts2 = np.concatenate([t for _, t in open_source(path, fs=10.0)])
+    assert np.allclose(ts2, np.arange(10) / 10.0)
+
+
+def test_frame_time_keeps_variable_rate_and_repairs_bad_times():
+    # Irregular but increasing decoder times are kept (variable frame rate).
+    raw = [5.0, 5.03, 5.09, 5.10, 5.2]
+    last, out = -np.inf, []
+    for i, r in enumerate(raw):
+        last = frame_time(r, raw[0], i, last, 30.0)
+        out.append(last)
+    assert np.allclose(out, np.array(raw) - 5.0)
+    # Missing, NaN or repeated times fall back to the nominal grid, still increasing.
+    assert frame_time(None, 0.0, 3, 0.05, 30.0) == pytest.approx(0.1)
+    assert frame_time(float("nan"), 0.0, 2, 0.04, 25.0) == pytest.approx(0.08)
+    assert frame_time(0.04, 0.0, 3, 0.08, 25.0) == pytest.approx(0.12)
+
+
+def test_chunks_are_capped_in_bytes():
+    assert chunk_size(300, 48, 64) == 300
+    assert chunk_size(300, 480, 640) == 145
+    assert chunk_size(300, 1080, 1920) == 21
+    assert chunk_size(300, 10_000, 10_000) == 1
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda p: None, "does not exist"),
+        (lambda p: p.write_bytes(b""), r"is empty \(0 bytes\)"),
+        (lambda p: p.write_bytes(os.urandom(5000)), "cannot be opened"),
+        (lambda p: p.write_text("just some text, not a video\n" * 100), "cannot be opened"),
+    ],
+    ids=["missing", "empty", "corrupt", "text"],
+)
+def test_bad_video_files_name_the_file(tmp_path, make, match):
+    path = tmp_path / "bad.avi"
+    make(path)
+    with pytest.raises(DataError, match=match) as info:
+        open_source(path)
+    assert str(path) in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_truncated_video_is_unreadable(tmp_path):
+    good = tmp_path / "good.avi"
+    write_video(good, _frames(20, 120, 160), fps=10)
+    bad = tmp_path / "truncated.avi"
+    bad.write_bytes(good.read_bytes()[:300])  # the header, no frame data
+    with pytest.raises(DataError, match="truncated.avi") as info:
+        src = open_source(bad)
+        list(src)
+    assert "no decodable frames" in str(info.value) or "cannot be opened" in str(info.value)
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads any file")
+def test_unreadable_video_names_the_file(tmp_path):
+    path = tmp_path / "locked.avi"
+    write_video(path, _frames(3), fps=10)
+    path.chmod(0)
+    try:
+        with pytest.raises(DataError, match="locked.avi.*not readable"):
+            open_source(path)
+    finally:
+        path.chmod(0o644)
+
+
+def test_folder_given_as_video(tmp_path):
+    with pytest.raises(DataError, match="is a folder"):
+        VideoFileSource(tmp_path)
+
+
+def _write_images(folder, names, frames):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, f in zip(names, frames):
+        cv2.imwrite(str(folder / name), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+
+
+def test_image_folder_timed_by_nanosecond_names_with_variable_rate(tmp_path):
+    t = np.array([0.0, 0.033, 0.067, 0.110, 0.133, 0.170, 0.2])  # irregular frame intervals
+    ns = (1_392_643_993_642_815_000 + t * 1e9).astype(np.int64)
+    names = [f"Image{v}.png" for v in ns]
+    frames = _frames(len(t))
+    order = [3, 0, 6, 1, 5, 2, 4]  # written in scrambled order
+    _write_images(tmp_path / "01-01", [names[i] for i in order], frames[order])
+    src = open_source(tmp_path / "01-01", chunk_frames=3)
+    assert isinstance(src, ImageFolderSource)
+    got = list(src)
+    assert [len(f) for f, _ in got] == [3, 3, 1]
+    ts = np.concatenate([x for _, x in got])
+    assert np.allclose(ts, t, atol=1e-6)
+    assert abs(src.fs - 1 / np.median(np.diff(t))) < 1e-3
+    out = np.concatenate([f for f, _ in got])
+    assert np.array_equal(out[..., 0], frames[..., 0])  # ordered by time, RGB (PNG is lossless)
+
+
+def test_image_folder_numbered_frames_need_fs(tmp_path):
+    _write_images(tmp_path / "seq", [f"frame_{k:04d}.png" for k in range(5)], _frames(5))
+    with pytest.raises(DataError, match="numbered as frames.*give fs") as info:
+        open_source(tmp_path / "seq")
+    assert "seq" in str(info.value)
+    ts = np.concatenate([t for _, t in open_source(tmp_path / "seq", fs=20.0)])
+    assert np.allclose(ts, np.arange(5) / 20.0)
+
+
+def test_image_timestamp_units():
+    for unit, scale in ((1e-9, 1), (1e-6, 1), (1e-3, 1)):
+        stamps = (np.arange(5) / 30.0 / unit).astype(np.int64) + 10**6 * int(1 / unit / 1e6 + 1)
+        order, ts, fs = image_timestamps([f"img{s}.png" for s in stamps])
+        assert abs(fs - 30.0) < 0.5 and abs(ts[-1] - 4 / 30.0) < 1e-3
+
+
+def test_image_folder_errors_name_the_file(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="empty.*no images"):
+        open_source(tmp_path / "empty")
+    _write_images(tmp_path / "broken", ["Image1000000000.png", "Image1033333333.png"], _frames(2))
+    (tmp_path / "broken" / "Image1066666666.png").write_bytes(b"not a png")
+    src = open_source(tmp_path / "broken")
+    with pytest.raises(DataError, match="Image1066666666.png.*cannot be read"):
+        list(src)
+
+
+def test_arrays_and_cameras():
+    frames = _frames(7)
+    src = open_source(frames, fs=14.0, chunk_frames=4)
+    assert isinstance(src, ArraySource)
+    assert [len(f) for f, _ in src] == [4, 3]
+    as_float = ArraySource(frames / 255.0, fs=14.0)
+    assert np.array_equal(as_float.frames, frames)
+    with pytest.raises(DataError, match="fs"):
+        open_source(frames)
+    with pytest.raises(DataError, match=r"\(T, H, W, 3\)"):
+        open_source(frames[..., 0], fs=10.0)
+    with pytest.raises(DataError, match="camera 97 cannot be opened"):
+        CameraSource(97)
+    with pytest.raises(DataError, match="camera 96"):
+        open_source(96)
+
+
+def test_identity_changes_with_the_file(tmp_path):
+    path = tmp_path / "v.avi"
+    write_video(path, _frames(3), fps=10)
+    a = open_source(path).identity()
+    os.utime(path, ns=(1, 1))
+    b = open_source(path).identity()
+    assert a["path"] == b["path"] and a["mtime_ns"] != b["mtime_ns"]
+    assert json.dumps(a)  # serialisable for the cache key
