@@ -20,8 +20,8 @@ What is checked (the interfaces are documented in the built-in plugins' docstrin
   gradient reaches the input; ``regularization()`` a finite scalar tensor;
   ``last_saliency`` None or (B, T, h, w) without gradient.
 * :func:`check_view_generator`: by its ``stage``: a ``"proxy"`` generator called as
-  ``gen(x, fs, model, generator)`` returns ``anchor``/``positive`` (B, T),
-  ``negative`` (B, L) or B tensors (L_i,), ``factors`` and ``fs`` (B,), finite, with
+  ``gen(x, fs, model, generator)`` returns ``anchor`` (B, T), ``positive`` and
+  ``negative`` each (B, L) or B tensors (L_i,), ``factors`` and ``fs`` (B,), finite, with
   gradients reaching the model, and repeats itself for the same generator seed; a
   ``"views"`` generator called as ``gen(branches, generator)`` adds
   ``anchor_views``/``positive_views``/``negative_views`` (B, V, W) that are windows of
@@ -193,14 +193,14 @@ def check_sampler(
 # ---------------------------------------------------------------------------------------
 
 
-def _rows(neg: Any, batch: int, what: str) -> list[torch.Tensor]:
-    if isinstance(neg, torch.Tensor) and neg.dim() == 2 and neg.shape[0] == batch:
-        return list(neg.unbind(0))
-    if isinstance(neg, (list, tuple)) and len(neg) == batch and all(
-        isinstance(r, torch.Tensor) and r.dim() == 1 for r in neg
+def _rows(signal: Any, batch: int, what: str, key: str) -> list[torch.Tensor]:
+    if isinstance(signal, torch.Tensor) and signal.dim() == 2 and signal.shape[0] == batch:
+        return list(signal.unbind(0))
+    if isinstance(signal, (list, tuple)) and len(signal) == batch and all(
+        isinstance(r, torch.Tensor) and r.dim() == 1 for r in signal
     ):
-        return list(neg)
-    _fail(what, f"'negative' must be ({batch}, L) or a list of {batch} 1-D tensors")
+        return list(signal)
+    _fail(what, f"'{key}' must be ({batch}, L) or a list of {batch} 1-D tensors")
     raise AssertionError  # unreachable: _fail raises
 
 
@@ -225,17 +225,17 @@ def check_view_generator(
         for key in ("anchor", "positive", "negative", "factors", "fs"):
             if key not in out:
                 _fail(what, f"output lacks '{key}' (has {sorted(out)})")
-        for key in ("anchor", "positive"):
-            if tuple(out[key].shape) != (batch, frames):
-                _fail(what, f"'{key}' is {tuple(out[key].shape)}; expected ({batch}, {frames})")
-            _finite(what, f"'{key}'", out[key])
-        rows = _rows(out["negative"], batch, what)
-        for r in rows:
-            _finite(what, "'negative'", r)
+        if tuple(out["anchor"].shape) != (batch, frames):
+            _fail(what, f"'anchor' is {tuple(out['anchor'].shape)}; expected ({batch}, {frames})")
+        _finite(what, "'anchor'", out["anchor"])
+        rows = _rows(out["negative"], batch, what, "negative")
+        positives = _rows(out["positive"], batch, what, "positive")
+        for r in rows + positives:
+            _finite(what, "'negative' or 'positive'", r)
         for key in ("factors", "fs"):
             if tuple(torch.as_tensor(out[key]).shape) != (batch,):
                 _fail(what, f"'{key}' must be ({batch},)")
-        total = out["anchor"].square().mean() + out["positive"].mean() + sum(r.square().mean() for r in rows)
+        total = out["anchor"].square().mean() + sum(r.mean() for r in positives) + sum(r.square().mean() for r in rows)
         if isinstance(model, nn.Module):
             model.zero_grad(set_to_none=True)
         total.backward()

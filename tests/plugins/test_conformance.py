@@ -56,6 +56,10 @@ def test_view_generator_conforms(name):
     check_view_generator(_build("view_generators", name), TinyBackbone())
 
 
+def test_cropping_proxy_conforms():
+    check_view_generator(pulsecl.build("view_generators", "frequency", crop_negatives=True), TinyBackbone())
+
+
 @pytest.mark.parametrize("name", _names("losses"))
 def test_loss_conforms(name):
     check_loss(_build("losses", name))

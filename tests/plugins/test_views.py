@@ -125,6 +125,30 @@ def test_negative_length_is_round_t_over_r():
         assert out["factors"].tolist() == pytest.approx([t / round(t / r)] * 2)
 
 
+@pytest.mark.parametrize("fs", [30.0, 1.02 * lowest_frame_rate(1.5, F_MAX)])
+def test_cropped_negatives_share_one_call_and_keep_each_factor(fs):
+    f, frames = 1.6, int(round(12 * fs))
+    model = Recorder()
+    gen = pulsecl.build("view_generators", "frequency", crop_negatives=True)
+    out = gen(pulse_video(f, fs, frames, batch=5), fs, model, generator=torch.Generator().manual_seed(1))
+    r = gen.draw_factors(5, torch.Generator().manual_seed(1))  # the same draw
+    length = round(frames / float(r.max()))
+    assert len(model.seen) == 2 and model.seen[1].shape[:3] == (5, 3, length)  # one negative call
+    assert (model.seen[1].abs().sum(dim=(1, 3, 4)) > 0).all()  # no padding frame
+    assert out["negative"].shape == (5, length)
+    spans = [round(length * float(ri)) for ri in r]
+    assert [p.shape[0] for p in out["positive"]] == spans
+    assert out["factors"].tolist() == pytest.approx([n / length for n in spans])
+    assert len(set(spans)) > 1  # still a factor per sample
+    for i in range(5):
+        assert peak(out["negative"][i], fs) == pytest.approx(float(out["factors"][i]) * f, rel=0.015)
+        assert peak(out["positive"][i], fs) == pytest.approx(f, rel=0.015)
+    starts = out["crop_starts"]
+    assert ((starts >= 0) & (starts + torch.tensor(spans) <= frames)).all()
+    views = pulsecl.build("view_generators", "windows")(out, generator=torch.Generator().manual_seed(0))
+    assert views["positive_views"].shape == (5, 4, frames // 2)
+
+
 def test_paper_recipe_pads_negatives_and_shares_one_call():
     torch.manual_seed(0)
     t = 60
@@ -177,6 +201,7 @@ def test_half_precision_model_outputs_work():
         ({"factor_range": (1.5,)}, "give \\[low, high\\]"),
         ({"band_bpm": (250, 40)}, "0 < low < high"),
         ({"factor_range": (0.6, 0.8), "pad_negatives": True}, "padding needs"),
+        ({"crop_negatives": True, "pad_negatives": True}, "turn one of them off"),
     ],
 )
 def test_frequency_bad_options(options, message):
