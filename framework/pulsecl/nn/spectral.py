@@ -269,10 +269,11 @@ def resample_spectrum(
     valid = (dst >= src[:, :1]) & (dst <= src[:, -1:]) & band_mask(dst, band)  # (B, G)
 
     middle = power.shape[1:-1]
-    # index (B, G) -> (B, ..., G) to gather along the frequency axis of every view
-    expand = lambda t: _per_sample(t, power).expand(batch, *middle, n_dst)  # noqa: E731
-    p0 = power.gather(-1, expand(left))
-    p1 = power.gather(-1, expand(right))
+    # bin indices (B, G) -> (B, ..., G): the same bins for every view of a sample
+    left_all = _per_sample(left, power).expand(batch, *middle, n_dst)
+    right_all = _per_sample(right, power).expand(batch, *middle, n_dst)
+    p0 = power.gather(-1, left_all)
+    p1 = power.gather(-1, right_all)
     out = (p0 + _per_sample(w, power) * (p1 - p0)) * _per_sample(valid, power).to(power.dtype)
     return out / out.sum(dim=-1, keepdim=True).clamp_min(eps)
 
