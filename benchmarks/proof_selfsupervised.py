@@ -42,7 +42,7 @@ def make_data(out: Path, n_train: int, n_test: int, duration: float, size: tuple
     for name, kw in sets.items():
         path = out / "data" / name
         if not path.exists():
-            generate(path, duration=duration, width=w, height=h, hr_range=(50, 150), progress=True, **kw)
+            generate(path, duration=duration, width=w, height=h, hr_range=(50, 150), **kw)
         paths[name] = path
     # The training set loses its labels: self-supervised training cannot read them.
     for gt in paths["train"].glob("*/ground_truth.txt"):
@@ -56,6 +56,7 @@ def recipes(budget: float) -> dict[str, list[str]]:
     common = [f"train.time_budget_s={budget}", "train.epochs=1000", "train.steps_per_epoch=10", "data.exclude=[]"]
     return {
         "pulsecl default": [*common],
+        "default, cropped negatives": [*common, "views.proxy_options={crop_negatives = true}"],
         "paper recipe": [
             *common,
             "model.options.norm='zscore'",
@@ -87,7 +88,10 @@ def run(args) -> dict:
             r = evaluate_videos(videos, test_cfg, method, lambda v, m=method: classical_pulse(m, v))
             results.setdefault(method.upper(), {})[name] = r.metrics
 
-    for label, overrides in recipes(args.budget).items():
+    chosen = recipes(args.budget)
+    if args.recipes:
+        chosen = {k: v for k, v in chosen.items() if k in args.recipes}
+    for label, overrides in chosen.items():
         run_dir = out / "runs" / label.replace(" ", "-")
         if run_dir.exists():
             shutil.rmtree(run_dir)
@@ -127,6 +131,7 @@ def main() -> None:
     p.add_argument("--width", type=int, default=320)
     p.add_argument("--height", type=int, default=240)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--recipes", nargs="*", help=f"recipes to train (default: all of {list(recipes(0))})")
     args = p.parse_args()
     results = run(args)
     Path(args.out).mkdir(parents=True, exist_ok=True)
