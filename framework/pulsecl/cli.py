@@ -25,6 +25,8 @@ COMMANDS: tuple[str, ...] = (
     "pulsecl.commands.synth",
     "pulsecl.commands.train",
     "pulsecl.commands.evaluate",
+    "pulsecl.commands.predict",
+    "pulsecl.commands.export",
 )
 
 

@@ -1,0 +1,93 @@
+"""``pulsecl predict VIDEO | --camera N``: heart rate from a video or a live camera.
+
+Face crops, then a classical method (``--method``, default POS) or a trained backbone
+(``--checkpoint``), then the pulse, heart rate over time on sliding windows with SNR
+and IPR per window, and the mean heart rate, which is printed.  ``--out DIR`` writes
+``pulse.csv``, ``hr.csv``, ``summary.json`` and ``plot.png``; ``--json FILE`` the
+summary alone.  Nothing is written unless the whole video was analysed.
+
+With ``--camera N`` the heart rate is shown live, updated every second; Ctrl-C stops
+and writes what was recorded.
+
+Flags and config keys: ``--band`` is ``signal.band_bpm``, ``--window`` and
+``--stride`` are ``signal.window_s`` and ``signal.stride_s``, ``--preset`` is
+``signal.preset``, ``--roi`` is ``preprocess.roi``; ``--config``/``--set`` work as
+elsewhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "predict",
+        help="heart rate from a video or a live camera",
+        description="Heart rate from face video: face crops, a classical method or a trained "
+        "backbone, the pulse, heart rate over time with signal quality, the mean heart rate.",
+    )
+    p.add_argument("video", nargs="?", metavar="VIDEO", help="video file or folder of frames")
+    p.add_argument("--camera", type=int, metavar="N", default=None, help="live heart rate from camera N instead")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--method", default=None, help="classical method (default pos; see `pulsecl plugins`)")
+    how.add_argument("--checkpoint", metavar="CKPT", default=None, help="trained checkpoint (file or run folder)")
+    p.add_argument("--out", metavar="DIR", default=None, help="write pulse.csv, hr.csv, summary.json, plot.png here")
+    p.add_argument("--json", metavar="FILE", default=None, help="write the JSON summary to FILE")
+    p.add_argument("--roi", choices=["face", "full"], default=None,
+                   help="face (detect and track it; default) or full (video already cropped to skin) (preprocess.roi)")
+    p.add_argument("--band", nargs=2, type=float, metavar=("LOW", "HIGH"), default=None,
+                   help="plausible heart-rate band in bpm (signal.band_bpm; default 40 250; e.g. 45 150 at rest)")
+    p.add_argument("--window", type=float, metavar="S", default=None, help="sliding window, seconds (signal.window_s)")
+    p.add_argument("--stride", type=float, metavar="S", default=None, help="its stride, seconds (signal.stride_s)")
+    p.add_argument("--preset", default=None, help="post-processing preset (signal.preset)")
+    p.add_argument("--fs", type=float, default=None, help="frame rate in Hz, for sources that do not carry one")
+    p.add_argument("--device", default=None, help="torch device for --checkpoint (auto, cpu, cuda)")
+    p.add_argument("--duration", type=float, metavar="S", default=None, help="--camera: stop after S seconds")
+    p.add_argument("--config", metavar="FILE", default=None, help="TOML config file or preset")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", dest="overrides",
+                   help="override a config key (repeatable)")
+    p.add_argument("--no-plot", action="store_true", help="with --out: skip plot.png")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _options(args: argparse.Namespace) -> dict:
+    from pulsecl.config import load_config
+
+    config = load_config(args.config, args.overrides) if (args.config or args.overrides) else None
+    return {
+        "roi": args.roi, "band_bpm": args.band, "window_s": args.window, "stride_s": args.stride,
+        "preset": args.preset, "config": config, "device": args.device,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    from pulsecl.errors import ConfigError
+
+    if (args.video is None) == (args.camera is None):
+        raise ConfigError("give a VIDEO or --camera N (one of the two)")
+    if args.duration is not None and args.camera is None:
+        raise ConfigError("--duration is for --camera; a video is read to its end")
+    options = _options(args)
+    if args.camera is not None:
+        from pulsecl.live import live
+
+        print(f"camera {args.camera}: live heart rate, updated every second; Ctrl-C stops")
+        result = live(args.camera, fs=args.fs, method=args.method, checkpoint=args.checkpoint,
+                      duration=args.duration, **options)
+        paths = result.write(args.out, args.json, plot=not args.no_plot) if (args.out or args.json) else {}
+    else:
+        from pulsecl.predict import predict
+
+        result = predict(args.video, fs=args.fs, method=args.method, checkpoint=args.checkpoint,
+                         progress=not args.no_progress, **options)
+        paths = result.write(args.out, args.json, plot=not args.no_plot) if (args.out or args.json) else {}
+    print(
+        f"{result.source}: {result.hr_bpm:.1f} bpm  (SNR {result.snr_db:.1f} dB, IPR {result.ipr:.2f}; "
+        f"{result.frames_read} frames at {result.fs:.2f} fps, {result.frames_without_face} without a face; "
+        f"{result.label})"
+    )
+    if paths:
+        print("wrote " + ", ".join(str(p) for p in paths.values()))
+    return 0

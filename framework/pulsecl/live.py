@@ -1,0 +1,186 @@
+"""Live heart rate from a camera (or any frame source), updated every second.
+
+::
+
+    from pulsecl.live import live
+
+    result = live(0)                      # camera 0, POS, prints a line every second
+    result = live(source, duration=30)    # any FrameSource; stops after 30 s
+
+Frames stream through the face tracker chunk by chunk; every ``update_s`` seconds of
+stream time the last ``window_s`` seconds give a reading (heart rate, SNR, IPR) that is
+printed on one terminal line.  Ctrl-C (KeyboardInterrupt), the end of the source or
+``duration`` stops the loop cleanly: the camera is released and the whole recording is
+analysed like a file (:func:`pulsecl.predict.predict`), then written where asked.
+The loop takes a source object, so a test can hand it a fake camera.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pulsecl.errors import PulseclError, SignalError
+
+__all__ = ["LiveReading", "live", "format_reading"]
+
+
+@dataclass
+class LiveReading:
+    """One live update: stream time (s), heart rate (bpm), SNR (dB), IPR, frames so far."""
+
+    t_s: float
+    hr_bpm: float
+    snr_db: float
+    ipr: float
+    frames: int
+    window_s: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {"t_s": round(self.t_s, 3), "hr_bpm": round(self.hr_bpm, 2), "snr_db": round(self.snr_db, 2),
+                "ipr": round(self.ipr, 4), "window_s": round(self.window_s, 2)}
+
+
+def format_reading(r: LiveReading) -> str:
+    """The terminal line of a reading."""
+    quality = "good" if r.snr_db >= 3.0 else "fair" if r.snr_db >= 0.0 else "poor"
+    return (f"{r.t_s:7.1f} s  HR {r.hr_bpm:6.1f} bpm  SNR {r.snr_db:5.1f} dB ({quality})  "
+            f"IPR {r.ipr:4.2f}  [{r.window_s:.0f}-s window]")
+
+
+def _reading(s: Any, now: float, window_s: float) -> LiveReading | None:
+    """A reading over the last ``window_s`` seconds, or None while there is too little."""
+    from pulsecl.predict import check_rate
+    from pulsecl.signal.presets import get_preset
+    from pulsecl.signal.quality import ipr, snr
+
+    ex = s.extractor
+    ts = ex.timestamps
+    if ts.size < 8:
+        return None
+    fs = (ts.size - 1) / max(float(ts[-1] - ts[0]), 1e-9)
+    n = min(ts.size, int(round(window_s * fs)))
+    pulse, grid = ex.recent_pulse(n, fs)
+    span = float(grid[-1] - grid[0]) if grid.size > 1 else 0.0
+    band = s.band_hz
+    if span < 2.0 / band[0]:  # fewer than two periods of the slowest rate: wait
+        return None
+    rate = (grid.size - 1) / span
+    check_rate(rate, band, "the camera")
+    preset = get_preset(s.config.signal.preset)
+    processed = preset.process(pulse, rate, band_hz=band)
+    hr = float(preset.heart_rate(pulse, rate, band_hz=band))
+    return LiveReading(
+        t_s=now, hr_bpm=hr, snr_db=float(snr(processed, rate, hr, band)),
+        ipr=float(ipr(pulse, rate, band, demean=True)), frames=int(ts.size), window_s=span,
+    )
+
+
+def live(
+    source: Any = 0,
+    fs: float | None = None,
+    method: str | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    *,
+    update_s: float = 1.0,
+    duration: float | None = None,
+    out: str | os.PathLike[str] | None = None,
+    json_path: str | os.PathLike[str] | None = None,
+    on_reading: Callable[[LiveReading], None] | None = None,
+    stream_out: Any = None,
+    **options: Any,
+) -> Any:
+    """Live heart rate from ``source`` (camera index, or any source ``predict`` takes).
+
+    Args:
+        source: a camera index (int), or a :class:`~pulsecl.video.FrameSource` (e.g. a
+            fake camera in tests), a path, an array or an iterator.
+        fs, method, checkpoint: as :func:`pulsecl.predict.predict`.
+        update_s: seconds of stream time between readings.
+        duration: stop after this many seconds of stream time (None: until Ctrl-C or the
+            end of the source).
+        out, json_path: where to write the recording's results when it stops (as
+            :meth:`pulsecl.predict.Prediction.write`).
+        on_reading: called with each :class:`LiveReading` (default: print one line,
+            rewritten in place on a terminal).
+        stream_out: text stream for the lines (default ``sys.stdout``).
+        options: ``roi``, ``band_bpm``, ``window_s``, ``stride_s``, ``preset``,
+            ``config``, ``device``, ``method_options`` as for ``predict``; ``window_s``
+            is also the live window.
+
+    Returns:
+        The :class:`~pulsecl.predict.Prediction` of the whole recording, with the live
+        readings under ``extra["live"]``, and ``extra["stopped_by"]`` (``"interrupt"``,
+        ``"duration"`` or ``"end"``).
+    """
+    from pulsecl.predict import _adapt_window, check_rate, finish, open_frames, setup
+    from pulsecl.video.pipeline import CropStream
+
+    if not update_s > 0:
+        raise SignalError(f"update every {update_s!r} s: give a positive number of seconds")
+    s = setup(method, checkpoint, **options)
+    window_s = float(s.config.signal.window_s)
+    if isinstance(source, (int, np.integer)) or (isinstance(source, str) and source.isdigit() and not os.path.exists(source)):
+        from pulsecl.video.sources import CameraSource
+
+        src: Any = CameraSource(int(source), chunk_frames=5, fs=fs)
+    else:
+        src = open_frames(source, fs=fs, chunk_frames=min(s.config.preprocess.chunk_frames, 30))
+    label = src.path or src.name
+    check_rate(src.fs, s.band_hz, f"'{label}'")
+    _adapt_window(s.extractor, src.fs)
+    stream_out = stream_out or sys.stdout
+    tty = bool(getattr(stream_out, "isatty", lambda: False)())
+    readings: list[LiveReading] = []
+
+    def show(r: LiveReading) -> None:
+        line = format_reading(r)
+        if tty:
+            stream_out.write("\r" + line + "\x1b[K")
+        else:
+            stream_out.write(line + "\n")
+        stream_out.flush()
+
+    report = on_reading or show
+    stream = CropStream(src, s.config.preprocess)
+    chunks = iter(stream)
+    next_update = update_s
+    stopped_by = "end"
+    try:
+        for crops, ts in chunks:
+            s.extractor.feed(crops, ts)
+            now = float(ts[-1])
+            if duration is not None and now >= duration:
+                stopped_by = "duration"
+                break
+            if now >= next_update:
+                reading = _reading(s, now, window_s)
+                if reading is not None:
+                    readings.append(reading)
+                    report(reading)
+                elif on_reading is None:
+                    stream_out.write(f"{now:7.1f} s  collecting ... ({window_s:.0f}-s window)" + ("\r" if tty else "\n"))
+                    stream_out.flush()
+                next_update = now + update_s
+    except KeyboardInterrupt:
+        stopped_by = "interrupt"
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()  # releases the camera (the source's own finally)
+        if tty:
+            stream_out.write("\n")
+    try:
+        result = finish(s, stream, label)
+    except PulseclError as exc:
+        raise type(exc)(f"stopped after {s.extractor.n_frames} frames with a face; nothing written: {exc}") from None
+    result.extra["live"] = [r.to_dict() for r in readings]
+    result.extra["stopped_by"] = stopped_by
+    if out is not None or json_path is not None:
+        result.write(out, json_path)
+    return result

@@ -1,0 +1,64 @@
+"""`pulsecl export`: the exported backbone gives the original's output."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+import torch
+
+from pulsecl.cli import main
+
+
+def _original(ck):
+    from pulsecl.predict import load_model
+
+    loaded = load_model(ck)
+    return lambda x: loaded.backbone(loaded.sampler(x))
+
+
+def test_torchscript_export_gives_the_same_output(make_checkpoint, tmp_path, capsys):
+    ck = make_checkpoint()
+    out = tmp_path / "model.pt"
+    assert main(["export", str(ck), "--format", "torchscript", "--out", str(out)]) == 0
+    assert "matches the original" in capsys.readouterr().out
+    exported = torch.jit.load(str(out))
+    original = _original(ck)
+    torch.manual_seed(1)
+    for shape in [(1, 3, 64, 32, 32), (2, 3, 100, 32, 32)]:  # traced length and another
+        x = 0.4 + 0.2 * torch.rand(shape)
+        with torch.no_grad():
+            torch.testing.assert_close(exported(x), original(x), rtol=1e-5, atol=1e-5)
+
+
+def test_export_of_a_bad_checkpoint_writes_nothing(make_checkpoint, tmp_path, capsys):
+    ck = make_checkpoint(state_dict={"x": "not a tensor"})
+    out = tmp_path / "model.pt"
+    assert main(["export", str(ck), "--out", str(out)]) == 2
+    assert "not a state dict" in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("onnx") is not None, reason="onnx is installed")
+def test_onnx_without_the_package_says_what_to_install(make_checkpoint, tmp_path, capsys):
+    out = tmp_path / "model.onnx"
+    assert main(["export", str(make_checkpoint()), "--format", "onnx", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pip install 'pulsecl[export]'" in err[0] and "'onnx'" in err[0]
+    assert not out.exists()
+
+
+def test_onnx_export_gives_the_same_output(make_checkpoint, tmp_path):
+    pytest.importorskip("onnx")
+    import numpy as np
+
+    from pulsecl.export import export, run_onnx
+
+    ck = make_checkpoint()
+    out = tmp_path / "model.onnx"
+    info = export(ck, out, format="onnx")
+    assert info["max_rel_error"] is not None and info["max_rel_error"] < 1e-4
+    x = 0.4 + 0.2 * torch.rand(1, 3, 64, 32, 32)
+    with torch.no_grad():
+        expected = _original(ck)(x).numpy()
+    np.testing.assert_allclose(run_onnx(out.read_bytes(), x.numpy()), expected, rtol=1e-4, atol=1e-4)

@@ -1,0 +1,119 @@
+"""pulsecl.predict with a checkpoint: streamed inference against whole-clip inference,
+the trained small checkpoint against known heart rates, and bad checkpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import pulsecl
+from pulsecl.errors import CheckpointError
+
+TRAINED = Path(__file__).resolve().parents[1] / "data" / "pulsecl-small.pt"
+
+
+def test_streamed_windows_equal_whole_clip_inference(videos, make_checkpoint):
+    from conftest import face_crops
+
+    from pulsecl.engine.inference import infer_signal
+    from pulsecl.predict import ModelPulse, load_model
+
+    loaded = load_model(make_checkpoint())
+    crops, ts = face_crops(videos["light-15fps"].path)
+    expected = infer_signal(lambda x: loaded.backbone(loaded.sampler(x)), crops, 64, overlap=0.5)
+    for chunk in (5, 64, 100):
+        ex = ModelPulse(loaded.backbone, loaded.sampler, 64, overlap=0.5)
+        held = 0
+        for s in range(0, len(crops), chunk):
+            ex.feed(crops[s : s + chunk], ts[s : s + chunk])
+            held = max(held, len(ex._buf))
+        ex.finish()
+        np.testing.assert_allclose(ex.raw_pulse(), expected, atol=1e-4)
+        assert held <= 64 + chunk  # the crops kept: one window and one chunk, whatever the length
+
+
+def test_checkpoint_prediction_uses_the_checkpoints_settings(videos, make_checkpoint):
+    ck = make_checkpoint()
+    result = pulsecl.predict(videos["light-15fps"].path, checkpoint=ck)
+    assert result.checkpoint == str(ck) and result.method is None
+    assert 40.0 <= result.hr_bpm <= 250.0  # untrained weights: any rate in the band
+    assert result.frames_read == videos["light-15fps"].n_frames
+    summary = result.summary()
+    assert summary["checkpoint"] == str(ck) and summary["pulsecl_version"] == pulsecl.__version__
+
+
+def test_short_clip_is_one_window(small_frames, make_checkpoint):
+    frames, fs, _ = small_frames
+    result = pulsecl.predict(frames[:100], fs=fs, checkpoint=make_checkpoint(clip_frames=128))
+    assert result.pulse.shape == (100,)
+
+
+@pytest.mark.skipif(not TRAINED.is_file(), reason=f"the trained small checkpoint {TRAINED} is not there yet (the lead provides it)")
+@pytest.mark.parametrize("name", ["light-30fps", "dark-30fps", "light-15fps"])
+def test_trained_checkpoint_heart_rate_within_3_bpm(videos, name):
+    video = videos[name]
+    result = pulsecl.predict(video.path, checkpoint=TRAINED)
+    assert abs(result.hr_bpm - video.hr_bpm) < 3.0
+
+
+# ----------------------------------------------------------------------------------------
+# Bad checkpoints: one clear error each, nothing written (the CLI tests check the files)
+# ----------------------------------------------------------------------------------------
+
+
+def test_missing_checkpoint(small_frames, tmp_path):
+    frames, fs, _ = small_frames
+    with pytest.raises(CheckpointError, match=r"checkpoint '.*nope\.pt' does not exist"):
+        pulsecl.predict(frames, fs=fs, checkpoint=tmp_path / "nope.pt")
+
+
+def test_checkpoint_from_a_different_backbone(small_frames, make_checkpoint):
+    frames, fs, _ = small_frames
+    from conftest import physnet_payload
+
+    wider = physnet_payload(channels=8)["state_dict"]
+    ck = make_checkpoint("other.pt", state_dict=wider)  # spec says channels=4
+    with pytest.raises(CheckpointError, match="does not fit backbone 'physnet'.*shape mismatch"):
+        pulsecl.predict(frames, fs=fs, checkpoint=ck)
+    unknown = make_checkpoint("unknown.pt", model={"backbone": "resnet3d", "options": {}})
+    with pytest.raises(CheckpointError, match="cannot rebuild its model.*resnet3d"):
+        pulsecl.predict(frames, fs=fs, checkpoint=unknown)
+
+
+@pytest.mark.parametrize("bad", [
+    [torch.zeros(3)],
+    "weights",
+    {"stem.0.weight": [1.0, 2.0]},
+])
+def test_tampered_state_dict(small_frames, make_checkpoint, bad):
+    frames, fs, _ = small_frames
+    ck = make_checkpoint("tampered.pt", state_dict=bad)
+    with pytest.raises(CheckpointError) as err:
+        pulsecl.predict(frames, fs=fs, checkpoint=ck)
+    assert "'state_dict' is a" in str(err.value) and "not a state dict" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_plain_state_dict_file(small_frames, tmp_path):
+    frames, fs, _ = small_frames
+    path = tmp_path / "weights.pt"
+    torch.save(pulsecl.build("backbones", "physnet", channels=4).state_dict(), path)
+    with pytest.raises(CheckpointError, match="is not a pulsecl checkpoint"):
+        pulsecl.predict(frames, fs=fs, checkpoint=path)
+
+
+class _Payload:
+    def __reduce__(self):
+        return (print, ("this would run on load",))
+
+
+def test_checkpoint_with_code_is_not_loaded(small_frames, tmp_path, capsys):
+    frames, fs, _ = small_frames
+    path = tmp_path / "evil.pt"
+    torch.save({"format": "pulsecl-checkpoint", "model": {"backbone": "physnet"}, "state_dict": _Payload()}, path)
+    with pytest.raises(CheckpointError, match="holds objects other than tensors"):
+        pulsecl.predict(frames, fs=fs, checkpoint=path)
+    assert "this would run on load" not in capsys.readouterr().out

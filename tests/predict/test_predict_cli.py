@@ -1,0 +1,108 @@
+"""`pulsecl predict`: outputs, the printed heart rate, and one-line errors that leave
+nothing behind."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from pulsecl.cli import main
+
+
+def test_predict_writes_csvs_json_and_png(videos, tmp_path, capsys):
+    video = videos["dark-30fps"]
+    out = tmp_path / "out"
+    rc = main(["predict", str(video.path), "--out", str(out), "--json", str(tmp_path / "s.json"), "--no-progress"])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert f"{summary['hr_bpm']:.1f} bpm" in printed
+    assert abs(summary["hr_bpm"] - video.hr_bpm) < 3.0
+    assert summary == json.loads((tmp_path / "s.json").read_text())
+    for key in ("fs", "frames_read", "frames_without_face", "method", "checkpoint", "pulsecl_version", "windows"):
+        assert key in summary
+    assert summary["frames_read"] == video.n_frames and summary["method"] == "pos"
+    assert {"hr_bpm", "snr_db", "ipr", "t_s"} <= set(summary["windows"][0])
+    rows = list(csv.DictReader((out / "hr.csv").open()))
+    assert len(rows) == len(summary["windows"])
+    assert float(rows[0]["hr_bpm"]) == pytest.approx(summary["windows"][0]["hr_bpm"], abs=1e-3)
+    pulse = np.loadtxt(out / "pulse.csv", delimiter=",", skiprows=1)
+    assert pulse.shape == (video.n_frames, 2)
+    assert (out / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in out.iterdir()) == ["hr.csv", "plot.png", "pulse.csv", "summary.json"]
+
+
+def _fails(argv, capsys, expected):
+    rc = main(argv + ["--no-progress"] if len(argv) > 1 else argv)  # no progress bar on stderr
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2
+    assert len(err) == 1 and err[0].startswith("pulsecl: error: ")
+    assert expected in err[0]
+    return err[0]
+
+
+def test_missing_video(tmp_path, capsys):
+    _fails(["predict", str(tmp_path / "gone.avi"), "--out", str(tmp_path / "out")], capsys, "gone.avi' does not exist")
+    assert not (tmp_path / "out").exists()
+
+
+def test_not_a_video(tmp_path, capsys):
+    bad = tmp_path / "notes.avi"
+    bad.write_text("this is not a video\n")
+    _fails(["predict", str(bad), "--out", str(tmp_path / "out")], capsys, "cannot be opened: not a video")
+    assert not (tmp_path / "out").exists()
+
+
+def test_no_face(tmp_path, capsys):
+    from pulsecl.video.writer import write_video
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "wall.avi"
+    write_video(path, ((90 + 10 * rng.random((120, 160, 3))).astype(np.uint8) for _ in range(150)), 30.0)
+    _fails(["predict", str(path), "--out", str(tmp_path / "out"), "--json", str(tmp_path / "s.json")], capsys,
+           "no face found in")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "s.json").exists()
+
+
+def test_frame_rate_too_low(tmp_path, capsys):
+    from pulsecl.synthetic import synthesize
+    from pulsecl.video.writer import write_video
+
+    subject = synthesize(seed=1, duration=8.0, fps=6.0, width=160, height=120)
+    path = tmp_path / "slow.avi"
+    write_video(path, (b for b, _ in subject.frames()), subject.fps)
+    line = _fails(["predict", str(path), "--out", str(tmp_path / "out")], capsys, "at 6 fps, too low for heart rates up to 250 bpm")
+    assert "--band" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_checkpoints_leave_nothing(videos, make_checkpoint, tmp_path, capsys):
+    from conftest import physnet_payload
+
+    video = str(videos["light-15fps"].path)
+    out = tmp_path / "out"
+    other = make_checkpoint("other.pt", state_dict=physnet_payload(channels=8)["state_dict"])
+    _fails(["predict", video, "--checkpoint", str(other), "--out", str(out)], capsys, "does not fit backbone 'physnet'")
+    tampered = make_checkpoint("tampered.pt", state_dict=["not", "a", "state", "dict"])
+    _fails(["predict", video, "--checkpoint", str(tampered), "--out", str(out)], capsys, "not a state dict")
+    assert not out.exists()
+
+
+def test_argument_errors(videos, tmp_path, capsys):
+    video = str(videos["light-15fps"].path)
+    _fails(["predict"], capsys, "give a VIDEO or --camera N")
+    _fails(["predict", video, "--band", "150", "45"], capsys, "0 < LOW < HIGH")
+    _fails(["predict", video, "--duration", "5"], capsys, "--duration is for --camera")
+
+
+def test_checkpoint_prediction_from_the_cli(videos, make_checkpoint, tmp_path, capsys):
+    ck = make_checkpoint()
+    rc = main(["predict", str(videos["light-15fps"].path), "--checkpoint", str(ck), "--json", str(tmp_path / "s.json"),
+               "--no-progress"])
+    assert rc == 0
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["checkpoint"] == str(ck) and summary["method"] is None
+    assert f"checkpoint {ck.name}" in capsys.readouterr().out
