@@ -27,6 +27,8 @@ COMMANDS: tuple[str, ...] = (
     "pulsecl.commands.evaluate",
     "pulsecl.commands.predict",
     "pulsecl.commands.export",
+    "pulsecl.commands.bench",
+    "pulsecl.commands.demo",
 )
 
 

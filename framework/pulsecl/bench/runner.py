@@ -1,0 +1,634 @@
+"""Running a suite: every cell on its own, its record written as soon as it is done.
+
+Layout of the output folder ``OUT``::
+
+    OUT/suite.json                 the suite as run (settings and hash)
+    OUT/data/<dataset>/            synthetic datasets, rendered once (deterministic by seed)
+    OUT/cache/                     preprocessing cache of every dataset
+    OUT/runs/<method>-s<seed>/     training runs of recipes (reused, resumed if interrupted)
+    OUT/cells/<cell>.json          one record per cell (status "done" or "failed")
+    OUT/report/                    report.md, summary.json, videos.csv, plots/ (see report.py)
+
+A rerun skips every cell whose record is done and whose settings are unchanged (a
+record whose settings changed is stale and runs again), so an interrupted suite resumes
+where it stopped.  ``jobs > 1`` runs tasks in that many processes; ``shard = (I, N)``
+runs tasks I, I+N, ... only.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pulsecl.bench.suite import Cell, Suite, Task, config_source
+from pulsecl.errors import ConfigError, DataError, PulseclError
+
+__all__ = ["BenchResult", "RECORD_FORMAT", "cell_done", "read_record", "run_suite"]
+
+RECORD_FORMAT = "pulsecl-bench-cell"
+_SYNTH_MARKER = ".pulsecl-bench.json"
+_RUN_MARKER = "bench.json"
+
+
+@dataclass
+class BenchResult:
+    """What one :func:`run_suite` call did."""
+
+    out: Path
+    suite: Suite
+    ran: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # cell id -> one-line error
+    report: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+# ----------------------------------------------------------------------------------------
+# Records
+# ----------------------------------------------------------------------------------------
+
+
+def read_record(path: Path) -> dict[str, Any] | None:
+    """A cell record, or None when the file is missing or not a record."""
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("format") == RECORD_FORMAT else None
+
+
+def _finite(value: Any) -> Any:
+    """NaN/inf -> None, recursively (records are strict JSON)."""
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:
+        return _finite(value.item())
+    return value
+
+
+def cell_done(suite: Suite, out: Path, cell: Cell) -> bool:
+    """Whether ``out`` holds a done record of ``cell`` with the suite's current settings."""
+    rec = read_record(out / "cells" / cell.filename)
+    return bool(rec and rec.get("status") == "done" and rec.get("cell_key") == suite.cell_key(cell))
+
+
+def _base_record(suite: Suite, cell: Cell) -> dict[str, Any]:
+    m = suite.methods[cell.method]
+    d = suite.datasets[cell.dataset]
+    return {
+        "format": RECORD_FORMAT,
+        "format_version": 1,
+        "cell": cell.id,
+        "cell_key": suite.cell_key(cell),
+        "suite": {"name": suite.name, "hash": suite.hash(), "file": str(suite.source)},
+        "method": {"name": m.name, "kind": m.kind, "index": m.index, "seeded": m.seeded, "spec": m.spec()},
+        "dataset": {"name": d.name, "index": d.index, "spec": d.spec()},
+        "seed": cell.seed,
+    }
+
+
+def _write_failure(suite: Suite, out: Path, cell: Cell, exc: BaseException) -> str:
+    from pulsecl.io import write_json
+
+    line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if not isinstance(exc, PulseclError):
+        line = f"{type(exc).__name__}: {line}"
+    rec = _base_record(suite, cell)
+    rec.update(
+        status="failed",
+        error=line,
+        traceback=None if isinstance(exc, PulseclError) else traceback.format_exc(),
+        finished=_now(),
+    )
+    write_json(out / "cells" / cell.filename, _finite(rec))
+    return line
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# ----------------------------------------------------------------------------------------
+# Datasets
+# ----------------------------------------------------------------------------------------
+
+
+def dataset_root(suite: Suite, name: str, out: Path, progress: bool = False) -> Path:
+    """The folder of dataset ``name``: rendered (synthetic), from ``env`` or ``path``.
+
+    A synthetic dataset is rendered once into ``OUT/data/<name>``; a marker file records
+    its settings, and a folder rendered with other settings is an error rather than
+    silently reused.
+    """
+    d = suite.datasets[name]
+    if d.synthetic is not None:
+        return _render(d.name, d.synthetic, out, progress)
+    if d.env:
+        value = os.environ.get(d.env, "").strip()
+        if value:
+            root = Path(value).expanduser()
+            if not root.is_dir():
+                raise DataError(f"dataset '{name}': {d.env}={value} is not a folder; point {d.env} at the dataset's root folder")
+            return root
+        if not d.path:
+            raise DataError(
+                f"dataset '{name}' (suite {suite.source.name}): the environment variable {d.env} is not set; "
+                f"set it to the {d.dataset if d.dataset != 'auto' else 'dataset'} root folder "
+                f"(e.g. export {d.env}=/data/{d.dataset}) or give datasets.{name}.path in the suite"
+            )
+    root = suite.resolve_path(d.path or "")
+    if not root.is_dir():
+        via = f" ({d.env} is not set)" if d.env else ""
+        raise DataError(f"dataset '{name}': folder '{root}' does not exist{via}; fix datasets.{name}.path in {suite.source}")
+    return root
+
+
+def _render(name: str, settings: dict[str, Any], out: Path, progress: bool) -> Path:
+    import json
+
+    from pulsecl.io import write_json
+    from pulsecl.synthetic import generate
+
+    root = out / "data" / name
+    marker = root / _SYNTH_MARKER
+    wanted = json.loads(json.dumps(settings))
+    if marker.is_file():
+        try:
+            have = json.loads(marker.read_text(encoding="utf-8")).get("synthetic")
+        except ValueError:
+            have = None
+        if have == wanted:
+            return root
+        raise ConfigError(
+            f"'{root}' was rendered with other synthetic settings than datasets.{name}.synthetic "
+            f"now gives ({have} vs {wanted}); use another --out or delete that folder"
+        )
+    kwargs = dict(settings)
+    if "hr_range" in kwargs:
+        kwargs["hr_range"] = tuple(kwargs["hr_range"])
+    n = kwargs.pop("n")
+    # A folder without the marker is an interrupted render: subjects are written whole,
+    # and rendering is deterministic, so render all again over them.
+    generate(root, n=n, overwrite=True, progress=progress, **kwargs)
+    write_json(marker, {"synthetic": wanted})
+    return root
+
+
+# ----------------------------------------------------------------------------------------
+# Configs
+# ----------------------------------------------------------------------------------------
+
+
+def _data_settings(config: Any, root: Path, out: Path, plugin: str, split: str) -> None:
+    config.data.root = str(root)
+    config.data.cache = str(out / "cache")
+    config.data.dataset = plugin
+    config.data.split = split
+
+
+def _plugin_of(suite: Suite, name: str) -> str:
+    d = suite.datasets[name]
+    return "ubfc-rppg" if d.synthetic is not None and d.dataset == "auto" else d.dataset
+
+
+def classical_config(suite: Suite, cell: Cell, root: Path, out: Path) -> Any:
+    """Evaluation config of a classical cell (suite config + suite, dataset, method sets)."""
+    from pulsecl.config import load_config
+
+    m, d = suite.methods[cell.method], suite.datasets[cell.dataset]
+    config = load_config(config_source(suite, suite.config), [*suite.set, *d.set, *m.set])
+    _data_settings(config, root, out, _plugin_of(suite, d.name), d.split)
+    return config
+
+
+def model_eval_config(suite: Suite, cell: Cell, model_config: Any, root: Path, out: Path) -> Any:
+    """Evaluation config of a model cell: the model's config with fresh data settings,
+    the suite's and the dataset's overrides, and the model's own preprocessing."""
+    from pulsecl.config import DataConfig, apply_override, validate
+
+    m, d = suite.methods[cell.method], suite.datasets[cell.dataset]
+    config = copy.deepcopy(model_config)
+    config.data = DataConfig()
+    for o in [*suite.set, *d.set, *(m.set if m.kind == "checkpoint" else [])]:
+        apply_override(config, o)
+    config.preprocess = copy.deepcopy(model_config.preprocess)
+    validate(config)
+    _data_settings(config, root, out, _plugin_of(suite, d.name), d.split)
+    return config
+
+
+def recipe_config(suite: Suite, method: str, seed: int, root: Path, out: Path) -> Any:
+    """Training config of a recipe at ``seed``."""
+    from pulsecl.config import load_config
+
+    m = suite.methods[method]
+    train = suite.datasets[m.train_data]
+    config = load_config(config_source(suite, m.config), [*m.set, *train.set, f"train.seed={seed}"])
+    _data_settings(config, root, out, _plugin_of(suite, train.name), m.train_split)
+    return config
+
+
+def checkpoint_path(suite: Suite, method: str) -> Path:
+    from pulsecl.errors import CheckpointError
+
+    path = suite.resolve_path(suite.methods[method].path)
+    if not path.exists():
+        raise CheckpointError(f"methods.{method}.path: checkpoint '{path}' does not exist (suite {suite.source})")
+    return path
+
+
+def _checkpoint_config(data: dict[str, Any], path: Path) -> Any:
+    from pulsecl.config import Config, merge
+
+    plain = {k: dict(v) for k, v in data.get("config", {}).items() if isinstance(v, dict)}
+    return merge(Config(), plain, f"checkpoint {path}")
+
+
+# ----------------------------------------------------------------------------------------
+# Evaluating one cell
+# ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Context:
+    """What a task needs, picklable for worker processes."""
+
+    suite: Suite
+    out: Path
+    roots: dict[str, Path]
+    progress: bool = False
+    quiet: bool = False
+
+
+def _evaluate_cell(
+    ctx: _Context,
+    cell: Cell,
+    config: Any,
+    pulse_fn: Callable,
+    device: Any,
+    extra: dict[str, Any],
+    started: float,
+) -> None:
+    from pulsecl.bench.provenance import provenance
+    from pulsecl.config import config_hash, config_to_dict
+    from pulsecl.engine.clips import load_videos
+    from pulsecl.engine.evaluate import evaluate_videos
+    from pulsecl.io import write_json
+
+    d = ctx.suite.datasets[cell.dataset]
+    videos = load_videos(config, ctx.roots[cell.dataset], split=d.split, labels=True, progress=False)
+    if not any(v.ppg is not None or v.hr is not None for v in videos):
+        raise DataError(f"dataset '{cell.dataset}' has no reference pulse or heart rate; a benchmark needs labelled data")
+    result = evaluate_videos(videos, config, cell.method, pulse_fn)
+    rows = []
+    for r in result.videos:
+        rows.append(
+            {
+                "video": r.video,
+                "subject": r.subject,
+                "frames": r.frames,
+                "fs": r.fs,
+                "hr_pred": r.hr_pred,
+                "hr_ref": r.hr_ref,
+                "abs_error": abs(r.hr_pred - r.hr_ref) if r.hr_ref is not None else None,
+                "snr_db": r.snr_db,
+                "macc": r.macc,
+            }
+        )
+    rec = _base_record(ctx.suite, cell)
+    rec.update(
+        status="done",
+        metrics=result.metrics,
+        videos=rows,
+        config=config_to_dict(config),
+        config_hash=config_hash(config),
+        provenance=provenance(config, device),
+        started=datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
+        finished=_now(),
+        seconds=round(time.time() - started, 3),
+        **extra,
+    )
+    write_json(ctx.out / "cells" / cell.filename, _finite(rec))
+
+
+def _classical_task(ctx: _Context, task: Task, cells: list[Cell]) -> None:
+    from pulsecl.engine.evaluate import classical_pulse
+
+    for cell in cells:
+        started = time.time()
+        m = ctx.suite.methods[cell.method]
+        config = classical_config(ctx.suite, cell, ctx.roots[cell.dataset], ctx.out)
+        fn = lambda v, m=m: classical_pulse(m.method, v, m.options)  # noqa: E731
+        _evaluate_cell(ctx, cell, config, fn, "cpu", {"model": None}, started)
+
+
+def _model_cells(ctx: _Context, cells: list[Cell], ckpt_path: Path, extra: dict[str, Any], t0: float) -> None:
+    from pulsecl.engine.checkpoint import build_from_checkpoint, load_checkpoint
+    from pulsecl.engine.device import choose_device
+    from pulsecl.engine.evaluate import model_pulse
+
+    data = load_checkpoint(ckpt_path)
+    model_config = _checkpoint_config(data, ckpt_path)
+    backbone, sampler = build_from_checkpoint(data, ckpt_path)
+    device = choose_device(model_config.train.device)
+    backbone.to(device)
+    sampler.to(device)
+    clip = int(data.get("clip_frames") or model_config.data.clip_frames)
+    info = {"checkpoint": str(ckpt_path), "clip_frames": clip, "train_config_hash": _hash_of(model_config)}
+    for i, cell in enumerate(cells):
+        started = t0 if i == 0 else time.time()
+        config = model_eval_config(ctx.suite, cell, model_config, ctx.roots[cell.dataset], ctx.out)
+        fn = lambda v, c=config: model_pulse(backbone, v, c, clip, device=device, sampler=sampler)  # noqa: E731
+        _evaluate_cell(ctx, cell, config, fn, device, {"model": info, **extra}, started)
+
+
+def _hash_of(config: Any) -> str:
+    from pulsecl.config import config_hash
+
+    return config_hash(config)
+
+
+def _checkpoint_task(ctx: _Context, task: Task, cells: list[Cell]) -> None:
+    _model_cells(ctx, cells, checkpoint_path(ctx.suite, task.method), {"train": None}, time.time())
+
+
+def train_recipe(ctx: _Context, method: str, seed: int, run: str, log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Train (or reuse, or resume) the run of a recipe at one seed; its summary."""
+    import json
+
+    from pulsecl.config import config_hash
+    from pulsecl.engine.trainer import train
+    from pulsecl.io import write_json
+
+    suite = ctx.suite
+    run_dir = ctx.out / "runs" / run
+    marker = run_dir / _RUN_MARKER
+    key = suite.run_key(method, seed)
+    if marker.is_file():
+        info = json.loads(marker.read_text(encoding="utf-8"))
+        if info.get("run_key") != key:
+            raise ConfigError(
+                f"run folder '{run_dir}' was trained with other settings than methods.{method} now gives; "
+                "use another --out or delete that folder to train again"
+            )
+        if (run_dir / "best.pt").is_file():
+            return {**info, "reused": True}
+    m = suite.methods[method]
+    config = recipe_config(suite, method, seed, ctx.roots[m.train_data], ctx.out)
+    resume = (run_dir / "last.pt").is_file()
+    t0 = time.perf_counter()
+    result = train(config, config.data.root, run_dir, resume=resume, progress=ctx.progress, log=log)
+    if result.interrupted:
+        raise KeyboardInterrupt
+    if not (run_dir / "best.pt").is_file():
+        raise DataError(f"training '{method}' at seed {seed} ended without a checkpoint in '{run_dir}'; give it more steps")
+    info = {
+        "run_key": key,
+        "run_dir": str(run_dir),
+        "method": method,
+        "seed": seed,
+        "config_hash": config_hash(config),
+        "steps": result.steps,
+        "epochs": result.epochs,
+        "best_score": result.best_score,
+        "seconds": round(time.perf_counter() - t0, 1),
+        "resumed": resume,
+        "train_data": m.train_data,
+        "train_split": m.train_split,
+        "labels_read": config.train.mode == "supervised",
+    }
+    write_json(marker, _finite(info))
+    return {**info, "reused": False}
+
+
+def _recipe_task(ctx: _Context, task: Task, cells: list[Cell], log: Callable[[str], None] | None) -> None:
+    t0 = time.time()
+    info = train_recipe(ctx, task.method, task.seed, task.run or f"{task.method}-s{task.seed}", log=log)
+    _model_cells(ctx, cells, ctx.out / "runs" / (task.run or "") / "best.pt", {"train": info}, t0)
+
+
+def run_task(ctx: _Context, task: Task, log: Callable[[str], None] | None = None) -> list[tuple[str, str | None]]:
+    """Run the pending cells of one task; ``[(cell id, error line or None)]``.
+
+    A failing cell (or a failing training, for all of its cells) is recorded as failed
+    and the others go on; Ctrl-C stops at once, keeping what is recorded.
+    """
+    kind = ctx.suite.methods[task.method].kind
+    cells = [c for c in task.cells if not cell_done(ctx.suite, ctx.out, c)]
+    if not cells:
+        return []
+    outcomes: list[tuple[str, str | None]] = []
+    try:
+        if kind == "classical":
+            for cell in cells:  # each on its own: one failure keeps the others
+                try:
+                    _classical_task(ctx, task, [cell])
+                    outcomes.append((cell.id, None))
+                except Exception as exc:  # noqa: BLE001 - recorded, reported at the end
+                    outcomes.append((cell.id, _write_failure(ctx.suite, ctx.out, cell, exc)))
+            return outcomes
+        if kind == "checkpoint":
+            _checkpoint_task(ctx, task, cells)
+        else:
+            _recipe_task(ctx, task, cells, log)
+        return [(c.id, None) for c in cells]
+    except Exception as exc:  # noqa: BLE001
+        done = {c.id for c in cells if cell_done(ctx.suite, ctx.out, c)}
+        return [(c.id, None if c.id in done else _write_failure(ctx.suite, ctx.out, c, exc)) for c in cells]
+
+
+# ----------------------------------------------------------------------------------------
+# Worker processes
+# ----------------------------------------------------------------------------------------
+
+
+def _worker_init(disabled: list[str], threads: int) -> None:
+    import signal
+
+    import torch
+
+    from pulsecl.plugins import reset_plugin_manager
+
+    # Ctrl-C goes to the parent, which stops the pool: workers do not print tracebacks.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    reset_plugin_manager(disabled)
+    torch.set_num_threads(max(1, threads))
+
+
+def _worker_run(ctx: _Context, task: Task) -> list[tuple[str, str | None]]:
+    return run_task(ctx, task, log=None)
+
+
+def _disabled_plugins() -> list[str]:
+    from pulsecl.plugins import get_plugin_manager
+
+    return [name for name, plugin in get_plugin_manager().list_name_plugin() if plugin is None]
+
+
+# ----------------------------------------------------------------------------------------
+# The suite
+# ----------------------------------------------------------------------------------------
+
+
+def _pending(suite: Suite, out: Path, tasks: list[Task]) -> list[Task]:
+    return [t for t in tasks if any(not cell_done(suite, out, c) for c in t.cells)]
+
+
+def _prepare(suite: Suite, out: Path, tasks: list[Task], progress: bool, log: Callable[[str], None]) -> dict[str, Path]:
+    """Resolve (render) the datasets the pending tasks need and fill the preprocessing
+    cache once, here, so that parallel workers only read it."""
+    import json
+
+    from pulsecl.engine.clips import load_videos
+    from pulsecl.engine.checkpoint import load_checkpoint
+
+    needed: list[str] = []
+    for t in tasks:
+        m = suite.methods[t.method]
+        if m.kind == "recipe" and t.run and not (out / "runs" / t.run / "best.pt").is_file():
+            needed.append(m.train_data)
+        needed.extend(c.dataset for c in t.cells if not cell_done(suite, out, c))
+    needed = list(dict.fromkeys(needed))
+    roots = {}
+    for name in needed:  # every root first: a missing dataset fails before any work
+        if suite.datasets[name].synthetic is None:
+            roots[name] = dataset_root(suite, name, out)
+    ckpt_configs: dict[str, Any] = {}
+    for t in tasks:
+        if suite.methods[t.method].kind == "checkpoint" and t.method not in ckpt_configs:
+            path = checkpoint_path(suite, t.method)
+            ckpt_configs[t.method] = _checkpoint_config(load_checkpoint(path), path)
+    for name in needed:
+        if name not in roots:
+            log(f"dataset '{name}': synthetic, in {out / 'data' / name}")
+            roots[name] = dataset_root(suite, name, out, progress=progress)
+
+    # Preprocess each (dataset, crop settings) once.
+    from pulsecl.video.cache import cache_settings
+
+    jobs: dict[str, tuple[Any, str, str, bool]] = {}
+    for t in tasks:
+        m = suite.methods[t.method]
+        if m.kind == "recipe" and t.run and not (out / "runs" / t.run / "best.pt").is_file():
+            config = recipe_config(suite, t.method, t.seed, roots[m.train_data], out)
+            key = json.dumps([m.train_data, m.train_split, cache_settings(config.preprocess)], sort_keys=True, default=str)
+            jobs.setdefault(key, (config, m.train_data, m.train_split, False))
+        for c in t.cells:
+            if cell_done(suite, out, c):
+                continue
+            d = suite.datasets[c.dataset]
+            if m.kind == "classical":
+                config = classical_config(suite, c, roots[c.dataset], out)
+            elif m.kind == "checkpoint":
+                config = model_eval_config(suite, c, ckpt_configs[t.method], roots[c.dataset], out)
+            else:
+                config = model_eval_config(suite, c, recipe_config(suite, t.method, t.seed, roots[m.train_data], out), roots[c.dataset], out)
+            key = json.dumps([c.dataset, d.split, cache_settings(config.preprocess), d.set], sort_keys=True, default=str)
+            jobs.setdefault(key, (config, c.dataset, d.split, True))
+    for config, name, split, labels in jobs.values():
+        log(f"preprocessing dataset '{name}' (split {split}, {config.preprocess.size}x{config.preprocess.size} crops)")
+        load_videos(config, roots[name], split=split, labels=labels, progress=progress)
+    return roots
+
+
+def run_suite(
+    suite: Suite,
+    out: str | Path,
+    jobs: int = 1,
+    shard: tuple[int, int] = (1, 1),
+    progress: bool = True,
+    log: Callable[[str], None] | None = print,
+    report: bool = True,
+) -> BenchResult:
+    """Run the cells of ``suite`` (this shard's) that are not done yet, then write the
+    report of every cell recorded in ``out``.  See the module docstring."""
+    from tqdm import tqdm
+
+    from pulsecl.bench.report import write_report
+    from pulsecl.io import write_json
+
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ConfigError(f"--jobs {jobs!r}: give a number of processes, at least 1")
+    index, count = shard
+    if not 1 <= index <= count:
+        raise ConfigError(f"--shard {index}/{count}: give I/N with 1 <= I <= N")
+    say = log or (lambda *_: None)
+    t_start = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "suite.json", {"name": suite.name, "hash": suite.hash(), "file": str(suite.source), "settings": suite.settings()})
+    mine = suite.tasks()[index - 1 :: count]
+    result = BenchResult(out, suite)
+    result.skipped = [c.id for t in mine for c in t.cells if cell_done(suite, out, c)]
+    pending = _pending(suite, out, mine)
+    n_cells = sum(len(t.cells) for t in mine)
+    say(
+        f"suite '{suite.name}': {n_cells} cells in this {'shard' if count > 1 else 'run'}"
+        f"{f' ({index}/{count})' if count > 1 else ''}, {len(result.skipped)} already done"
+    )
+    if pending:
+        roots = _prepare(suite, out, pending, progress, say)
+        ctx = _Context(suite, out, roots, progress=progress and jobs == 1)
+        todo = sum(1 for t in pending for c in t.cells if not cell_done(suite, out, c))
+        bar = tqdm(total=todo, desc=f"bench {suite.name}", unit="cell", disable=not progress)
+        with bar:
+            if jobs == 1:
+                for task in pending:
+                    bar.set_postfix_str(task.run or task.cells[0].id)
+                    _collect(result, run_task(ctx, task, log=(tqdm.write if log else None)), bar)
+            else:
+                _run_parallel(ctx, pending, jobs, result, bar)
+    if report:
+        result.report = write_report(out, suite=suite)
+    result.seconds = time.perf_counter() - t_start
+    return result
+
+
+def _collect(result: BenchResult, outcomes: list[tuple[str, str | None]], bar: Any) -> None:
+    for cell_id, error in outcomes:
+        if error is None:
+            result.ran.append(cell_id)
+        else:
+            result.failed[cell_id] = error
+        bar.update(1)
+
+
+def _run_parallel(ctx: _Context, tasks: list[Task], jobs: int, result: BenchResult, bar: Any) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    pool = ProcessPoolExecutor(
+        max_workers=min(jobs, len(tasks)),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_init,
+        initargs=(_disabled_plugins(), threads),
+    )
+    try:
+        futures = {pool.submit(_worker_run, ctx, t): t for t in tasks}
+        for fut in as_completed(futures):
+            task = futures[fut]
+            try:
+                outcomes = fut.result()
+            except Exception as exc:  # noqa: BLE001 - a worker died: its cells failed
+                outcomes = [(c.id, _write_failure(ctx.suite, ctx.out, c, exc)) for c in task.cells if not cell_done(ctx.suite, ctx.out, c)]
+            _collect(result, outcomes, bar)
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
