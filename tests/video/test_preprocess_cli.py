@@ -1,0 +1,68 @@
+"""`pulsecl preprocess`: a video, a dataset, flags mapped to config keys, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pulsecl.cli import main
+from pulsecl.synthetic import generate
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ds")
+    generate(root, n=2, seed=7, duration=1.0, fps=15, width=160, height=120)
+    return root
+
+
+def test_dataset_then_reuse_then_changed_setting(dataset, tmp_path, capsys):
+    cache = tmp_path / "cache"
+    assert main(["preprocess", str(dataset), "--cache", str(cache), "--size", "16", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "subject1: 15 frames, 15.00 fps, 0 without a face" in out and "(built)" in out
+    assert "preprocessed 2 video(s): 2 built, 0 reused" in out
+    assert main(["preprocess", str(dataset), "--cache", str(cache), "--size", "16", "--no-progress"]) == 0
+    assert "0 built, 2 reused" in capsys.readouterr().out
+    assert main(["preprocess", str(dataset), "--cache", str(cache), "--set", "preprocess.size=24", "--no-progress"]) == 0
+    assert "2 built, 0 reused" in capsys.readouterr().out
+    assert len(list(cache.iterdir())) == 4
+    crops = np.load(next(cache.glob("subject1-vid-*")) / "frames.npy")
+    assert crops.shape[1:] in ((16, 16, 3), (24, 24, 3))
+
+
+def test_single_video_with_default_cache(dataset, capsys):
+    video = dataset / "subject2" / "vid.avi"
+    assert main(["preprocess", str(video), "--roi", "full", "--size", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "vid.avi: 15 frames" in out and str(dataset / "subject2" / ".pulsecl-cache") in out
+
+
+def test_progress_bar_goes_to_stderr(dataset, tmp_path, capsys):
+    assert main(["preprocess", str(dataset), "--cache", str(tmp_path), "--size", "8"]) == 0
+    captured = capsys.readouterr()
+    assert "frame" in captured.err and "preprocessed 2 video(s)" in captured.out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["/no/such/video.avi"], "'/no/such/video.avi' does not exist"),
+        (["3"], "cameras cannot be preprocessed"),
+        (["{dataset}", "--roi", "skin"], "preprocess.roi = 'skin'"),
+        (["{dataset}", "--detector", "hog"], "unknown face_detectors 'hog'"),
+        (["{dataset}", "--dataset", "ubfc"], "unknown datasets 'ubfc'; did you mean 'ubfc-rppg'?"),
+        (["{empty}"], "has no videos"),
+        (["{bad}"], "cannot be opened"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(dataset, tmp_path, capsys, args, message):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "bad.avi").write_bytes(b"\x00garbage" * 100)
+    args = [a.format(dataset=dataset, empty=tmp_path / "empty", bad=tmp_path / "bad.avi") for a in args]
+    cache = tmp_path / "cache"
+    assert main(["preprocess", *args, "--cache", str(cache), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert not cache.exists() or not any(p.is_file() for p in cache.rglob("*"))
