@@ -72,7 +72,8 @@ def pulsecl_register_datasets(registry: Registry) -> None:
 
 @hookspec
 def pulsecl_register_face_detectors(registry: Registry) -> None:
-    """Register face detectors: objects with ``detect(frame_bgr) -> (x, y, w, h) | None``."""
+    """Register face detectors: objects with ``detect(frame_rgb) -> (x, y, w, h) | None``
+    (frame uint8 RGB (H, W, 3); the largest face, in pixels)."""
 
 
 @hookspec
