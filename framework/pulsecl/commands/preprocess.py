@@ -37,13 +37,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", metavar="FILE", default=None, help="TOML config file or preset")
     p.add_argument(
         "--set", action="append", default=[], metavar="SECTION.KEY=VALUE", dest="overrides",
-        help="override a config key (repeatable), e.g. --set preprocess.size=72",
+        help="override a config key (repeatable), e.g. --set preprocess.size=72 or "
+        "--set preprocess.detector_options.min_neighbors=6",
     )
     p.add_argument("--dataset", default=None, help="dataset plugin for a dataset folder (data.dataset; default auto)")
     p.add_argument("--fs", type=float, default=None, help="frame rate in Hz, for sources that do not carry one")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     for flag, key, tp, text in _FLAGS:
-        p.add_argument(flag, dest=f"pp_{key}", type=tp, default=None, help=text)
+        p.add_argument(flag, dest=f"pp_{key}", metavar=key.upper(), type=tp, default=None, help=text)
     p.set_defaults(func=run)
 
 
