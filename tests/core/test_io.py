@@ -27,3 +27,12 @@ def test_interrupted_write_keeps_the_old_file_and_leaves_no_temp(tmp_path, exc):
             raise exc
     assert target.read_text() == "old report"
     assert [p.name for p in tmp_path.iterdir()] == ["report.md"]
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+
+    write_text(tmp_path / "r.txt", "x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "r.txt").stat().st_mode & 0o777 == 0o666 & ~umask
