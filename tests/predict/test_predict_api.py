@@ -143,3 +143,35 @@ def test_memory_does_not_grow_with_length():
     # 180 extra seconds = 5400 frames; the per-frame scalars and signals take a few
     # hundred bytes per frame in the analysis; 24x24 frames themselves would be 9 MB.
     assert peaks[1] - peaks[0] < 5400 * 1000
+
+
+def test_prefetching_reader_gives_the_same_chunks_errors_and_stops(small_frames):
+    import threading
+
+    from pulsecl.predict import PrefetchSource
+    from pulsecl.video.sources import ArraySource, FrameSource
+
+    frames, fs, _ = small_frames
+    plain = ArraySource(frames, fs=fs, chunk_frames=50)
+    got = list(PrefetchSource(plain).chunks())
+    want = list(plain.chunks())
+    assert len(got) == len(want) and all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in zip(got, want))
+
+    class Broken(FrameSource):
+        fs, path, name, n_frames, chunk_frames = 30.0, None, "broken", None, 10
+
+        def chunks(self):
+            yield frames[:10], np.arange(10) / 30.0
+            raise DataError("'broken': frame 10 is corrupt")
+
+    it = PrefetchSource(Broken()).chunks()
+    next(it)
+    with pytest.raises(DataError, match="frame 10 is corrupt"):
+        next(it)
+    # closing early stops the reader thread
+    before = threading.active_count()
+    it = PrefetchSource(ArraySource(frames, fs=fs, chunk_frames=10)).chunks()
+    next(it)
+    it.close()
+    assert threading.active_count() <= before
+    assert pulsecl.predict(frames, fs=fs, prefetch=False).hr_bpm == pytest.approx(pulsecl.predict(frames, fs=fs).hr_bpm)
