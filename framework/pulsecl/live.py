@@ -118,7 +118,7 @@ def live(
         readings under ``extra["live"]``, and ``extra["stopped_by"]`` (``"interrupt"``,
         ``"duration"`` or ``"end"``).
     """
-    from pulsecl.predict import _adapt_window, check_rate, finish, open_frames, setup
+    from pulsecl.predict import ModelPulse, _adapt_window, check_rate, finish, open_frames, setup
     from pulsecl.video.pipeline import CropStream
 
     if not update_s > 0:
@@ -134,6 +134,9 @@ def live(
     label = src.path or src.name
     check_rate(src.fs, s.band_hz, f"'{label}'")
     _adapt_window(s.extractor, src.fs)
+    if isinstance(s.extractor, ModelPulse):  # keep a live window of crops for the readings
+        rate = s.extractor.resampler.fs if s.extractor.resampler is not None else src.fs
+        s.extractor.keep = int(round(window_s * rate))
     stream_out = stream_out or sys.stdout
     tty = bool(getattr(stream_out, "isatty", lambda: False)())
     readings: list[LiveReading] = []

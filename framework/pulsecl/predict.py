@@ -49,6 +49,7 @@ from pulsecl.video.sources import FrameSource
 __all__ = [
     "MEAN_HR_CHOICE",
     "FrameIteratorSource",
+    "FrameResampler",
     "ModelPulse",
     "PrefetchSource",
     "Prediction",
@@ -249,7 +250,7 @@ def uniform_grid(timestamps: np.ndarray) -> tuple[np.ndarray, float]:
 
 def _resample(values: np.ndarray, ts: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """Values sampled at ``ts`` (T, ...) interpolated onto ``grid`` (T,)."""
-    if np.allclose(ts, grid, rtol=0.0, atol=1e-6):
+    if ts.shape == grid.shape and np.allclose(ts, grid, rtol=0.0, atol=1e-6):
         return values
     if values.ndim == 1:
         return np.interp(grid, ts, values)
@@ -396,6 +397,45 @@ class TracePulse:
         return self.pulse(grid, rate, start), grid
 
 
+class FrameResampler:
+    """Frames at any (even variable) rate -> frames on a uniform grid at ``fs`` Hz, by
+    linear interpolation in time between neighbouring frames, chunk by chunk.
+
+    A backbone learns the pulse in cycles per frame at the rate it was trained at; a
+    video at another rate is brought to that rate before the backbone sees it.
+    """
+
+    def __init__(self, fs: float):
+        self.fs = float(fs)
+        self._prev: np.ndarray | None = None  # last frame seen (float32) and its time
+        self._prev_t = 0.0
+        self._next_t: float | None = None  # time of the next output frame
+
+    def __call__(self, frames: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ts = np.asarray(ts, dtype=np.float64)
+        if self._next_t is None:
+            self._next_t = float(ts[0])
+        if self._prev is None:
+            times, stack = ts, frames
+        else:
+            times = np.concatenate([[self._prev_t], ts])
+            stack = np.concatenate([self._prev[None].astype(frames.dtype), frames])
+        count = int(np.floor((times[-1] - self._next_t) * self.fs + 1e-9)) + 1
+        if count <= 0:
+            out, out_t = frames[:0], ts[:0]
+        else:
+            out_t = self._next_t + np.arange(count) / self.fs
+            j = np.clip(np.searchsorted(times, out_t, side="right") - 1, 0, len(times) - 1)
+            k = np.minimum(j + 1, len(times) - 1)
+            span = np.where(k > j, times[k] - times[j], 1.0)
+            w = np.clip((out_t - times[j]) / span, 0.0, 1.0).astype(np.float32)[:, None, None, None]
+            a = stack[j].astype(np.float32)
+            out = np.clip(a + w * (stack[k].astype(np.float32) - a) + 0.5, 0, 255).astype(np.uint8)
+            self._next_t = float(out_t[-1] + 1.0 / self.fs)
+        self._prev, self._prev_t = frames[-1].copy(), float(ts[-1])
+        return out, out_t
+
+
 def optimise_for_inference(module: Any) -> Any:
     """A copy of ``module`` (in eval mode) that runs faster and gives the same output:
     each Conv3d followed by a BatchNorm3d in a Sequential is folded into one Conv3d, and
@@ -459,8 +499,17 @@ class ModelPulse:
         self._last_run = -1  # start of the last window run
         self._out = _Growing()
         self._wsum = _Growing()
-        self._ts = _Growing()
+        self._ts = _Growing()  # times of the frames the model sees (after resampling)
+        self._vts = _Growing()  # times of the video's frames
         self.windows_run = 0
+        self.resampler: FrameResampler | None = None  # set by resample_to()
+        self.keep = 0  # frames always kept for live readings (beyond one window)
+
+    def resample_to(self, model_fs: float | None, video_fs: float, tolerance: float = 0.05) -> None:
+        """Bring frames to ``model_fs`` (the rate the backbone was trained at) when the
+        video's rate differs from it by more than ``tolerance`` (relative)."""
+        if model_fs and abs(video_fs / model_fs - 1.0) > tolerance:
+            self.resampler = FrameResampler(model_fs)
 
     def set_window(self, window: int) -> None:
         """Window length in frames (before the first frame is fed)."""
@@ -469,11 +518,13 @@ class ModelPulse:
 
     @property
     def n_frames(self) -> int:
+        """Frames the model has been given (at its own rate when resampling)."""
         return self._ts.n
 
     @property
     def timestamps(self) -> np.ndarray:
-        return self._ts.data
+        """Times of the video's frames fed so far."""
+        return self._vts.data
 
     def _model(self, clip: np.ndarray) -> np.ndarray:
         """(t, S, S, 3) uint8 -> z-scored output (t,)."""
@@ -501,6 +552,11 @@ class ModelPulse:
 
     def feed(self, crops: np.ndarray, ts: np.ndarray) -> None:
         """Add a chunk of crops; runs every window that is complete."""
+        self._vts.extend(np.asarray(ts, dtype=np.float64))
+        if self.resampler is not None:
+            crops, ts = self.resampler(crops, ts)
+            if len(crops) == 0:
+                return
         self._buf = crops.copy() if self._buf is None else np.concatenate([self._buf, crops])
         self._ts.extend(np.asarray(ts, dtype=np.float64))
         n = self.n_frames
@@ -509,7 +565,7 @@ class ModelPulse:
             self._next += self.hop
         # Keep what the next window needs, and always the last full window (for the
         # final window and for live readings).
-        keep = min(self._next, max(0, n - self.window))
+        keep = min(self._next, max(0, n - max(self.window, self.keep)))
         if keep > self._buf_start:
             self._buf = self._buf[keep - self._buf_start :].copy()
             self._buf_start = keep
@@ -529,14 +585,20 @@ class ModelPulse:
         return self._out.data[: self.n_frames] / np.maximum(self._wsum.data[: self.n_frames], 1e-12)
 
     def pulse(self, grid: np.ndarray, fs: float, start: int = 0) -> np.ndarray:
-        return _resample(self.raw_pulse()[start:], self.timestamps[start:], grid)
+        """The overlap-added pulse interpolated onto the video's uniform ``grid``."""
+        ts = self._ts.data
+        return _resample(self.raw_pulse(), ts, grid) if self.resampler is not None else \
+            _resample(self.raw_pulse()[start:], ts[start:], grid)
 
     def recent_pulse(self, n: int, fs: float) -> tuple[np.ndarray, np.ndarray]:
-        """``(pulse, grid)`` of the model on the last ``min(n, window)`` frames."""
+        """``(pulse, grid)`` of the model on the last ``n`` video frames (at most
+        ``max(window, keep)`` model frames)."""
+        if self.resampler is not None:
+            n = int(round(n * self.resampler.fs / fs))
         total = self.n_frames
-        length = min(n, self.window, total - self._buf_start)
+        length = min(n, max(self.window, self.keep), total - self._buf_start)
         clip = self._buf[total - self._buf_start - length :]
-        ts = self.timestamps[total - length :]
+        ts = self._ts.data[total - length :]
         grid, _ = uniform_grid(ts)
         return _resample(self._model(clip), ts, grid), grid
 
@@ -999,6 +1061,7 @@ def setup(
     preset: str | None = None,
     device: Any = None,
     method_options: dict[str, Any] | None = None,
+    resample: bool = True,
 ) -> Setup:
     """Check the settings and build the pulse extractor (nothing is read yet)."""
     import copy
@@ -1045,6 +1108,7 @@ def setup(
         extractor: Any = ModelPulse(loaded.backbone, loaded.sampler, window, overlap=cfg.eval.overlap, device=dev,
                                     name=str(checkpoint))
         extractor.window_s = cfg.eval.window_s
+        extractor.model_fs = loaded.fs if resample else None
         return Setup(cfg, band, extractor, None, str(checkpoint))
     name = method or "pos"
     return Setup(cfg, band, TracePulse(name, method_options), name, None)
@@ -1058,10 +1122,15 @@ def _pair(v: Any) -> bool:
 
 
 def _adapt_window(extractor: Any, fs: float) -> None:
-    """A model's inference window in frames: ``eval.window_s`` at this rate if set."""
+    """A model's frames at its training rate (if the video's differs) and its inference
+    window in frames: ``eval.window_s`` at the rate it runs at, if set."""
+    if not isinstance(extractor, ModelPulse):
+        return
+    extractor.resample_to(getattr(extractor, "model_fs", None), fs)
+    rate = extractor.resampler.fs if extractor.resampler is not None else fs
     window_s = getattr(extractor, "window_s", 0.0)
-    if isinstance(extractor, ModelPulse) and window_s:
-        extractor.set_window(int(round(window_s * fs)))
+    if window_s:
+        extractor.set_window(int(round(window_s * rate)))
 
 
 def finish(s: Setup, stream: Any, source_label: str) -> Prediction:
@@ -1117,6 +1186,7 @@ def predict(
     method_options: dict[str, Any] | None = None,
     progress: bool = False,
     prefetch: bool = True,
+    resample: bool = True,
 ) -> Prediction:
     """Heart rate of the face in ``source``.
 
@@ -1139,6 +1209,9 @@ def predict(
         device: torch device for a checkpoint (default: auto).
         method_options: options of the classical method.
         prefetch: decode the next chunk of frames in a background thread.
+        resample: for a checkpoint, bring the crops to the frame rate it was trained at
+            (its ``fs``) when the video's differs by more than 5 %, by linear
+            interpolation in time; the pulse comes back at the video's rate.
 
     Returns:
         A :class:`Prediction`.
@@ -1152,7 +1225,7 @@ def predict(
     from pulsecl.video.pipeline import CropStream
 
     s = setup(method, checkpoint, config=config, roi=roi, band_bpm=band_bpm, window_s=window_s,
-              stride_s=stride_s, preset=preset, device=device, method_options=method_options)
+              stride_s=stride_s, preset=preset, device=device, method_options=method_options, resample=resample)
     src = open_frames(source, fs=fs, chunk_frames=s.config.preprocess.chunk_frames)
     label = src.path or src.name
     check_rate(src.fs, s.band_hz, f"'{label}'")

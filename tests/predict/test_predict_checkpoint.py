@@ -117,3 +117,39 @@ def test_checkpoint_with_code_is_not_loaded(small_frames, tmp_path, capsys):
     with pytest.raises(CheckpointError, match="holds objects other than tensors"):
         pulsecl.predict(frames, fs=fs, checkpoint=path)
     assert "this would run on load" not in capsys.readouterr().out
+
+
+def test_frame_resampler_interpolates_in_time_whatever_the_chunks():
+    from pulsecl.predict import FrameResampler
+
+    # 15 fps frames whose value rises 2 levels per frame: at 30 fps, 1 level per frame
+    n = 45
+    frames = np.repeat((10 + 2 * np.arange(n, dtype=np.float64))[:, None, None, None], 3, axis=-1)
+    frames = np.broadcast_to(frames, (n, 4, 4, 3)).astype(np.uint8)
+    ts = np.arange(n) / 15.0
+    for chunk in (1, 7, 45):
+        r = FrameResampler(30.0)
+        parts = [r(frames[s : s + chunk], ts[s : s + chunk]) for s in range(0, n, chunk)]
+        out = np.concatenate([p[0] for p in parts])
+        out_t = np.concatenate([p[1] for p in parts])
+        assert len(out) == 2 * n - 1
+        np.testing.assert_allclose(out_t, np.arange(2 * n - 1) / 30.0, atol=1e-9)
+        np.testing.assert_array_equal(out[:, 0, 0, 0], 10 + np.arange(2 * n - 1))
+
+
+def test_checkpoint_sees_its_training_rate_and_the_pulse_keeps_the_videos(videos, make_checkpoint):
+    from pulsecl.predict import ModelPulse, setup
+
+    video = videos["light-15fps"]
+    ck = make_checkpoint()  # trained at 30 fps
+    result = pulsecl.predict(video.path, checkpoint=ck)
+    assert result.fs == pytest.approx(15.0, rel=1e-3) and result.pulse.shape == (video.n_frames,)
+    s = setup(checkpoint=ck)
+    from pulsecl.predict import _adapt_window
+
+    _adapt_window(s.extractor, 15.0)
+    assert isinstance(s.extractor, ModelPulse) and s.extractor.resampler.fs == 30.0
+    _adapt_window(setup(checkpoint=ck).extractor, 29.0)  # within 5 %: no resampling
+    no = setup(checkpoint=ck)
+    _adapt_window(no.extractor, 29.0)
+    assert no.extractor.resampler is None
