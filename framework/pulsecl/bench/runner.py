@@ -537,7 +537,9 @@ def _prepare(suite: Suite, out: Path, tasks: list[Task], progress: bool, log: Ca
             elif m.kind == "checkpoint":
                 config = model_eval_config(suite, c, ckpt_configs[t.method], roots[c.dataset], out)
             else:
-                config = model_eval_config(suite, c, recipe_config(suite, t.method, t.seed, roots[m.train_data], out), roots[c.dataset], out)
+                # the data settings are replaced for evaluation: any root will do here
+                trained = recipe_config(suite, t.method, t.seed, roots.get(m.train_data, out), out)
+                config = model_eval_config(suite, c, trained, roots[c.dataset], out)
             key = json.dumps([c.dataset, d.split, cache_settings(config.preprocess), d.set], sort_keys=True, default=str)
             jobs.setdefault(key, (config, c.dataset, d.split, True))
     for config, name, split, labels in jobs.values():

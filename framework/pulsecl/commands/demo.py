@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="pulsecl-demo", metavar="DIR", help="report folder (default ./pulsecl-demo)")
     p.add_argument(
         "--train-seconds", type=float, default=None, metavar="S",
-        help="training time budget in seconds (default: the quick suite's, 300)",
+        help="training time budget in seconds (default: the quick suite's, 420)",
     )
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="run cells in N processes (default 1)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")

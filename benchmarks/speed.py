@@ -1,0 +1,286 @@
+"""The speed suite: training clips/s, inference frames/s, peak memory against video length.
+
+    python benchmarks/speed.py [--quick] [--threads 2] [--json FILE] [--skip-others]
+
+1. Training throughput (clips/s) of the real trainer (``pulsecl.engine.trainer.train``
+   on in-memory random clips; clips/s read from its log.csv, first step left out as
+   warm-up) for
+
+   * the paper's configuration (preset ``paper``: PhysNet 64 channels, 64x64, T = 300,
+     batch 4, zero-padded negatives) and the small default (32 channels, 32x32, T = 128,
+     batch 8): ratio default / paper;
+   * the small default with negatives run at their own length (pulsecl) and zero-padded
+     back to T (the reference implementation), the same work done two ways: ratio.
+
+2. Inference frames/s of whole-video inference (300- or 128-frame windows, 50 % overlap,
+   Hamming overlap-add) for both configurations, each done two ways: the anchor branch
+   only (pulsecl) and with the negative branch as well (the reference implementation
+   also ran it at test time): ratio.
+
+3. Peak memory of inference against video length: each length in a fresh process, the
+   frames memory-mapped from disk as the preprocessing cache gives them; peak RSS above
+   the process's RSS after imports.
+
+4. The other speed scripts, run and printed as they are: preprocess_speed.py
+   (preprocessing frames/s and peak memory against video length), classical_speed.py,
+   predict_speed.py (end to end).  ``--skip-others`` leaves them out.
+
+Prints figures and ratios; asserts nothing.  Other processes slow everything down: the
+load average is printed with the figures, quote it with them.  Untrained weights run as
+fast as trained ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _load() -> str:
+    try:
+        return " / ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+def _videos(n_videos: int, frames: int, size: int, seed: int = 0):
+    """In-memory random uint8 videos (content does not change the work)."""
+    import numpy as np
+
+    from pulsecl.engine.clips import Video
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n_videos):
+        data = rng.integers(60, 200, size=(frames, size, size, 3), dtype=np.uint8)
+        out.append(Video(id=f"v{i}", subject=f"s{i}", frames=data, timestamps=np.arange(frames) / 30.0, fs=30.0))
+    return out
+
+
+def train_throughput(label: str, preset: str | None, overrides: list[str], steps: int) -> dict:
+    """Clips/s of ``steps`` trainer steps after one warm-up step (median over steps)."""
+    import csv
+    import statistics
+
+    from pulsecl.config import load_config
+    from pulsecl.engine.trainer import train
+
+    config = load_config(preset, [*overrides, "train.epochs=1", f"train.steps_per_epoch={steps + 1}", "train.device=cpu"])
+    clip = config.data.clip_frames
+    videos = _videos(2, clip + 64, config.preprocess.size)
+    with tempfile.TemporaryDirectory(prefix="pulsecl-speed-") as tmp:
+        t0 = time.perf_counter()
+        train(config, None, Path(tmp) / "run", progress=False, log=None, videos=videos)
+        wall = time.perf_counter() - t0
+        with open(Path(tmp) / "run" / "log.csv", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    rates = [float(r["clips_per_s"]) for r in rows[1:]]
+    rate = statistics.median(rates)
+    out = {
+        "label": label,
+        "clips_per_s": rate,
+        "s_per_step": config.train.batch_size / rate,
+        "steps_timed": len(rates),
+        "batch": config.train.batch_size,
+        "clip_frames": clip,
+        "size": config.preprocess.size,
+        "channels": config.model.options.get("channels"),
+        "wall_s": wall,
+    }
+    print(
+        f"  {label:44s} {rate:7.3f} clips/s  {out['s_per_step']:7.2f} s/step  (batch {out['batch']}, "
+        f"T={clip}, {out['size']}x{out['size']}, {out['channels']} ch; median of {len(rates)} steps)",
+        flush=True,
+    )
+    return out
+
+
+def _backbone(preset: str | None, overrides: list[str] = ()):
+    import pulsecl
+    from pulsecl.config import load_config
+
+    config = load_config(preset, list(overrides))
+    net = pulsecl.build("backbones", config.model.backbone, **config.model.options).eval()
+    return net, config
+
+
+def inference_speed(label: str, preset: str | None, seconds: float, with_negative: bool) -> dict:
+    """Frames/s of whole-video inference on ``seconds`` of 30 fps video."""
+    import torch
+    import torch.nn.functional as F
+
+    from pulsecl.engine.inference import infer_signal
+
+    net, config = _backbone(preset)
+    clip = config.data.clip_frames
+    (video,) = _videos(1, int(seconds * 30), config.preprocess.size, seed=1)
+
+    def anchor(x):
+        return net(x)
+
+    def both(x):  # the reference implementation also ran a negative (r = 1.25) at test time
+        t = x.shape[2]
+        neg = F.interpolate(x, size=(int(t / 1.25), x.shape[3], x.shape[4]), mode="trilinear", align_corners=False)
+        net(neg)
+        return net(x)
+
+    fn = both if with_negative else anchor
+    with torch.no_grad():
+        infer_signal(fn, video.frames[: clip * 2], clip)  # warm-up
+        t0 = time.perf_counter()
+        infer_signal(fn, video.frames, clip, overlap=0.5)
+        dt = time.perf_counter() - t0
+    fps = video.n_frames / dt
+    print(f"  {label:44s} {fps:9.1f} frames/s  ({fps / 30:.1f}x real time at 30 fps; {video.n_frames} frames, T={clip})", flush=True)
+    return {"label": label, "frames_per_s": fps, "frames": video.n_frames, "clip_frames": clip}
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def memory_child(minutes: float, preset: str) -> None:
+    """In a fresh process: inference over a memory-mapped video; print a JSON line."""
+    import numpy as np
+    import torch
+
+    from pulsecl.engine.inference import infer_signal
+
+    net, config = _backbone(None if preset == "default" else preset)
+    size, clip = config.preprocess.size, config.data.clip_frames
+    n = int(minutes * 60 * 30)
+    with tempfile.TemporaryDirectory(prefix="pulsecl-speed-") as tmp:
+        frames = np.lib.format.open_memmap(Path(tmp) / "frames.npy", mode="w+", dtype=np.uint8, shape=(n, size, size, 3))
+        rng = np.random.default_rng(0)
+        for s in range(0, n, 3000):  # fill in blocks, then drop the pages from this process
+            frames[s : s + 3000] = rng.integers(60, 200, size=frames[s : s + 3000].shape, dtype=np.uint8)
+        frames.flush()
+        del frames
+        frames = np.load(Path(tmp) / "frames.npy", mmap_mode="r")
+        with torch.no_grad():
+            infer_signal(lambda x: net(x), np.asarray(frames[: clip * 2]), clip)
+        base = _rss_mb()
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            infer_signal(lambda x: net(x), frames, clip)
+        dt = time.perf_counter() - t0
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    print(json.dumps({"minutes": minutes, "frames": n, "seconds": dt, "baseline_mb": base, "peak_mb": peak}))
+
+
+def memory_curve(minutes: list[float], preset: str, threads: int) -> list[dict]:
+    out = []
+    for m in minutes:
+        proc = subprocess.run(
+            [sys.executable, __file__, "--memory-child", str(m), preset, "--threads", str(threads)],
+            check=True, capture_output=True, text=True,
+        )
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        out.append(r)
+        print(
+            f"  {preset} model, {m:g} min ({r['frames']} frames): {r['frames'] / r['seconds']:.0f} frames/s; "
+            f"peak RSS {r['peak_mb']:.0f} MB, {r['peak_mb'] - r['baseline_mb']:+.0f} MB over the {r['baseline_mb']:.0f} MB after imports",
+            flush=True,
+        )
+    if len(out) >= 2:
+        a, b = out[0], out[-1]
+        print(f"  peak RSS {b['minutes']:g} min / {a['minutes']:g} min = {b['peak_mb'] / a['peak_mb']:.2f} "
+              f"(video {b['frames'] / a['frames']:.0f}x longer)", flush=True)
+    return out
+
+
+def run_other(script: str, args: list[str]) -> dict:
+    path = HERE / script
+    if not path.is_file():
+        print(f"  ({script} is not in this checkout)")
+        return {"script": script, "missing": True}
+    print(f"\n## {script} {' '.join(args)}", flush=True)
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, str(path), *args], capture_output=True, text=True)
+    print(proc.stdout.rstrip())
+    if proc.returncode != 0:
+        print(f"  {script} failed (exit {proc.returncode}): {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ''}")
+    return {"script": script, "args": args, "rc": proc.returncode, "seconds": time.perf_counter() - t0, "stdout": proc.stdout}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer steps and shorter videos (~5 min instead of ~15)")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    ap.add_argument("--steps", type=int, default=None, help="timed training steps of the small default (default 6; --quick 3)")
+    ap.add_argument("--paper-steps", type=int, default=None, help="timed training steps of the paper config (default 2; --quick 1)")
+    ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    ap.add_argument("--skip-others", action="store_true", help="do not run the other speed scripts")
+    ap.add_argument("--memory-child", nargs=2, metavar=("MINUTES", "PRESET"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(max(1, args.threads))
+    if args.memory_child:
+        memory_child(float(args.memory_child[0]), args.memory_child[1])
+        return 0
+
+    steps = args.steps or (3 if args.quick else 6)
+    paper_steps = args.paper_steps or (1 if args.quick else 2)
+    results: dict = {"threads": args.threads, "cpus": os.cpu_count(), "load_before": _load(), "torch": torch.__version__}
+    print(f"pulsecl speed suite: {args.threads} torch threads on {os.cpu_count()} CPUs; load average {_load()}")
+
+    print("\n## training throughput (the trainer's own clips/s)")
+    default = train_throughput("small default (32 ch, 32x32, T=128, batch 8)", None, [], steps)
+    paper = train_throughput("paper (64 ch, 64x64, T=300, batch 4)", "paper", [], paper_steps)
+    padded = train_throughput("small default, zero-padded negatives", None, ["views.proxy_options={pad_negatives = true}"], steps)
+    results["training"] = [default, paper, padded]
+    results["training_ratios"] = {
+        "default_over_paper_clips": default["clips_per_s"] / paper["clips_per_s"],
+        "own_length_over_padded": default["clips_per_s"] / padded["clips_per_s"],
+    }
+    print(f"  ratio small default / paper: {results['training_ratios']['default_over_paper_clips']:.1f}x the clips per second")
+    print(f"  ratio negatives at own length / zero-padded: {results['training_ratios']['own_length_over_padded']:.2f}x")
+
+    print("\n## inference (whole video, 50 % overlap, Hamming overlap-add)")
+    seconds = 60.0 if args.quick else 120.0
+    inf = {}
+    for label, preset in (("default", None), ("paper", "paper")):
+        a = inference_speed(f"{label}: anchor only (pulsecl)", preset, seconds, with_negative=False)
+        b = inference_speed(f"{label}: anchor + negative branch (reference)", preset, seconds, with_negative=True)
+        inf[label] = {"anchor_only": a, "with_negative": b, "ratio": a["frames_per_s"] / b["frames_per_s"]}
+        print(f"  ratio anchor only / with negative branch ({label}): {inf[label]['ratio']:.2f}x")
+    results["inference"] = inf
+    print(f"  ratio default / paper (anchor only): {inf['default']['anchor_only']['frames_per_s'] / inf['paper']['anchor_only']['frames_per_s']:.1f}x the frames per second")
+
+    print("\n## inference peak memory against video length (frames memory-mapped, fresh process each)")
+    minutes = [0.5, 2.0] if args.quick else [1.0, 5.0, 20.0]
+    results["inference_memory"] = memory_curve(minutes, "default", args.threads)
+    results["load_after"] = _load()
+    print(f"\nload average after: {results['load_after']}")
+
+    if not args.skip_others:
+        pre = ["--minutes", "0.5", "2"] if args.quick else ["--minutes", "1", "10"]
+        cls = ["--minutes", "10"] if args.quick else []
+        pred = ["--seconds", "20" if args.quick else "30", "--threads", str(args.threads)]
+        results["others"] = [
+            run_other("preprocess_speed.py", pre),
+            run_other("classical_speed.py", cls),
+            run_other("predict_speed.py", pred),
+        ]
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2, default=float))
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
