@@ -81,6 +81,24 @@ def _reading(s: Any, now: float, window_s: float) -> LiveReading | None:
     )
 
 
+def _open_camera(index: int, fs: float | None) -> Any:
+    """A :class:`~pulsecl.video.CameraSource`, with OpenCV's own log lines about a
+    missing camera silenced (the DataError says it in one line)."""
+    import cv2
+
+    from pulsecl.video.sources import CameraSource
+
+    logging = getattr(getattr(cv2, "utils", None), "logging", None)
+    previous = logging.getLogLevel() if logging is not None else None
+    if logging is not None:
+        logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+    try:
+        return CameraSource(index, chunk_frames=5, fs=fs)
+    finally:
+        if logging is not None:
+            logging.setLogLevel(previous)
+
+
 def live(
     source: Any = 0,
     fs: float | None = None,
@@ -126,9 +144,7 @@ def live(
     s = setup(method, checkpoint, **options)
     window_s = float(s.config.signal.window_s)
     if isinstance(source, (int, np.integer)) or (isinstance(source, str) and source.isdigit() and not os.path.exists(source)):
-        from pulsecl.video.sources import CameraSource
-
-        src: Any = CameraSource(int(source), chunk_frames=5, fs=fs)
+        src: Any = _open_camera(int(source), fs)
     else:
         src = open_frames(source, fs=fs, chunk_frames=min(s.config.preprocess.chunk_frames, 30))
     label = src.path or src.name
@@ -150,6 +166,9 @@ def live(
         stream_out.flush()
 
     report = on_reading or show
+    if on_reading is None:
+        stream_out.write(f"{label} at {src.fs:.3g} fps: heart rate every {update_s:g} s over the last "
+                         f"{window_s:g} s; Ctrl-C stops\n")
     stream = CropStream(src, s.config.preprocess)
     chunks = iter(stream)
     next_update = update_s

@@ -795,6 +795,9 @@ def mean_hr(
     raise ConfigError(f"mean heart rate '{how}': use welch, median or whole")
 
 
+_BLOCK = 256  # windows per block of spectra in analyse()
+
+
 @dataclass
 class Analysis:
     """Heart rate and quality of one pulse signal (see :func:`analyse`)."""
@@ -847,26 +850,41 @@ def analyse(
     p = get_preset(preset)
     if not (window_s > 0 and stride_s > 0):
         raise ConfigError(f"window {window_s!r} s and stride {stride_s!r} s must be positive")
-    times, peaks = p.hr_over_time(x, fs, window_s, stride_s, band_hz=band)
-    peaks = np.asarray(peaks, dtype=np.float64)
     processed = p.process(x, fs, band_hz=band)
     win = min(x.size, int(round(window_s * fs)))
     step = max(1, int(round(stride_s * fs)))
     starts = _window_starts(x.size, win, step)
+    times = (starts + win / 2.0) / fs
+    segs = np.lib.stride_tricks.sliding_window_view(processed, win)[starts]  # (W, win) views
+    raw = np.lib.stride_tricks.sliding_window_view(x, win)[starts]
+    # Spectra are computed a block of windows at a time, so an hour of windows holds only
+    # the in-band spectra (W x F), never W padded FFTs at once.
+    rates = getattr(p, "_rates", None)  # the preset's per-window estimator (what its hr_over_time runs)
+    if rates is None:
+        _, peaks = p.hr_over_time(x, fs, window_s, stride_s, band_hz=band)
+        peaks = np.asarray(peaks, dtype=np.float64)
+    else:
+        peaks = np.concatenate([np.atleast_1d(rates(segs[i : i + _BLOCK], fs, band)) * 60.0
+                                for i in range(0, len(starts), _BLOCK)])
     if len(starts) != len(peaks):  # the preset's windows and ours must be the same
         raise SignalError(f"preset '{getattr(p, 'name', p)}' cut {len(peaks)} windows, expected {len(starts)}")
-    segs = np.lib.stride_tricks.sliding_window_view(processed, win)[starts]
-    raw = np.lib.stride_tricks.sliding_window_view(x, win)[starts]
-    freqs, psd = _normalised_spectra(segs, fs, band)
-    spectrum = psd.mean(axis=0)
+    blocks = []
+    for i in range(0, len(starts), _BLOCK):
+        as_signal(segs[i : i + _BLOCK], fs, band, name=f"pulse window of {window_s:g} s")
+        blocks.append(_normalised_spectra(segs[i : i + _BLOCK], fs, band))
+    freqs = blocks[0][0]
+    psd = np.concatenate([b[1] for b in blocks]).astype(np.float32)  # (W, F) in band
+    spectrum = psd.mean(axis=0, dtype=np.float64)
     centre = _peak_bpm(freqs, spectrum)
     hr = track_hr(freqs, psd, centre / 60.0, step / fs) if track and len(starts) > 1 else peaks
     if mean_method == "tracked":
         mean = float(np.median(hr)) if len(hr) > 1 else float(hr[0])
     else:
         mean = mean_hr(x, fs, band, segs, peaks, how=mean_method, preset=p)
-    snrs = np.asarray(snr(segs, fs, hr, band), dtype=np.float64).reshape(-1)
-    iprs = np.asarray(ipr(raw, fs, band, demean=True), dtype=np.float64).reshape(-1)
+    snrs = np.concatenate([np.atleast_1d(snr(segs[i : i + _BLOCK], fs, hr[i : i + _BLOCK], band))
+                           for i in range(0, len(starts), _BLOCK)]).astype(np.float64)
+    iprs = np.concatenate([np.atleast_1d(ipr(raw[i : i + _BLOCK], fs, band, demean=True))
+                           for i in range(0, len(starts), _BLOCK)]).astype(np.float64)
     return Analysis(float(mean), times, hr, peaks, snrs, iprs, freqs * 60.0, spectrum)
 
 

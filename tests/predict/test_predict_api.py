@@ -175,3 +175,20 @@ def test_prefetching_reader_gives_the_same_chunks_errors_and_stops(small_frames)
     it.close()
     assert threading.active_count() <= before
     assert pulsecl.predict(frames, fs=fs, prefetch=False).hr_bpm == pytest.approx(pulsecl.predict(frames, fs=fs).hr_bpm)
+
+
+@pytest.mark.parametrize("preset", ["default", "rppg-toolbox", "gideon2021"])
+def test_window_rates_are_the_presets_hr_over_time(preset):
+    """analyse() works through the windows in blocks; its per-window rates are the preset's."""
+    from pulsecl.predict import _BLOCK, analyse
+    from pulsecl.signal.presets import get_preset
+
+    fs = 15.0
+    rng = np.random.default_rng(3)
+    t = np.arange(int((_BLOCK + 40) * fs)) / fs  # more windows than one block
+    pulse = np.sin(2 * np.pi * (1.2 + 0.002 * t) * t) + 0.5 * rng.standard_normal(t.size)
+    band = (40 / 60, 180 / 60)
+    a = analyse(pulse, fs, band, 10.0, 1.0, preset)
+    times, expected = get_preset(preset).hr_over_time(pulse, fs, 10.0, 1.0, band_hz=band)
+    np.testing.assert_allclose(a.window_times_s, times)
+    np.testing.assert_allclose(a.window_peak_bpm, expected, atol=1e-9)

@@ -73,7 +73,6 @@ def run(args: argparse.Namespace) -> int:
     if args.camera is not None:
         from pulsecl.live import live
 
-        print(f"camera {args.camera}: live heart rate, updated every second; Ctrl-C stops")
         result = live(args.camera, fs=args.fs, method=args.method, checkpoint=args.checkpoint,
                       duration=args.duration, **options)
         paths = result.write(args.out, args.json, plot=not args.no_plot) if (args.out or args.json) else {}
