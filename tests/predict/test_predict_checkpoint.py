@@ -24,7 +24,7 @@ def test_streamed_windows_equal_whole_clip_inference(videos, make_checkpoint):
     loaded = load_model(make_checkpoint())
     crops, ts = face_crops(videos["light-15fps"].path)
     expected = infer_signal(lambda x: loaded.backbone(loaded.sampler(x)), crops, 64, overlap=0.5)
-    for chunk in (5, 64, 100):
+    for chunk in (5, 100):  # smaller and larger than the window
         ex = ModelPulse(loaded.backbone, loaded.sampler, 64, overlap=0.5)
         held = 0
         for s in range(0, len(crops), chunk):
