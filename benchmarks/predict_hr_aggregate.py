@@ -50,7 +50,6 @@ def ramp_pulse(rgb: np.ndarray, hr0: float, hr1: float, rng) -> tuple[np.ndarray
     phase = 2 * np.pi * np.cumsum(hr_t / 60.0) / FS + rng.uniform(0, 6.3)
     wave = np.sin(phase) + 0.3 * np.sin(2 * phase + 0.8)
     wave /= np.abs(wave).max()
-    base = rgb.mean(axis=0)
     direction = np.array([0.33, 0.77, 0.53])
     return rgb * (1.0 - 0.004 * direction[None, :] * wave[:, None]), hr_t
 
