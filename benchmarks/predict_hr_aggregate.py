@@ -6,7 +6,7 @@ Pulses: POS on synthetic skin-model RGB traces (tests/signal/skin_traces.py), 60
 30 fps, heart rate drawn from 50-150 bpm.  Into k of them (k = 0 .. 4) go bursts of
 4 s of strong motion: an in-band oscillation at a random rate (at least 15 bpm from
 the heart rate), along a random colour direction, 3-8x the pulse's amplitude.  Then
-``pulsecl.predict.analyse`` on 10-s windows every 1 s, and
+``pulsecl.predictor.analyse`` on 10-s windows every 1 s, and
 
 * the mean heart rate as (a) the peak of the Welch average of the windows' spectra,
   each normalised to unit in-band power, (b) the median of the per-window rates,
@@ -15,7 +15,7 @@ the heart rate), along a random colour direction, 3-8x the pulse's amplitude.  T
 * heart rate over time as (a) each window's own peak, (b) a running median over
   5 windows, (c) the peak of the average normalised spectrum of 5 neighbouring windows,
   (d) each window's peak under a Gaussian prior (20 bpm) around the Welch mean,
-  (e) that prior plus a Viterbi track limited to 5 bpm/s (``pulsecl.predict.track_hr``,
+  (e) that prior plus a Viterbi track limited to 5 bpm/s (``pulsecl.predictor.track_hr``,
   what ``predict`` reports), on pulses at a constant rate and on pulses whose rate
   ramps by 30 bpm over the minute (so that a prior that pins the mean shows its bias).
 
@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "signal"))
 
 import pulsecl  # noqa: E402
-from pulsecl.predict import TRACK_PRIOR_BPM, _normalised_spectra, _peak_bpm, _window_starts, mean_hr, track_hr  # noqa: E402
+from pulsecl.predictor import TRACK_PRIOR_BPM, _normalised_spectra, _peak_bpm, _window_starts, mean_hr, track_hr  # noqa: E402
 from pulsecl.signal.presets import get_preset  # noqa: E402
 from skin_traces import skin_trace  # noqa: E402
 

@@ -126,7 +126,7 @@ def checkpoint(folder: Path) -> Path:
 def timed_predict(video: Path, **kwargs):
     """``predict`` with every stage timed: (result, wall s, {stage: wall s}, {stage: CPU s})."""
     import pulsecl
-    import pulsecl.predict as predict_module
+    import pulsecl.predictor as predict_module
     from pulsecl.video.pipeline import CropStream
     from pulsecl.video.sources import VideoFileSource
 

@@ -72,7 +72,7 @@ def components(kind: str) -> list[str]:
 _LAZY = {
     "rgb_to_pulse": "pulsecl.signal.api",
     "heart_rate": "pulsecl.signal.api",
-    "predict": "pulsecl.predict",
+    "predict": "pulsecl.predictor",
 }
 
 

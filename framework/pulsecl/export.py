@@ -96,7 +96,7 @@ def export(
     """
     import torch
 
-    from pulsecl.predict import load_model
+    from pulsecl.predictor import load_model
 
     if format not in FORMATS:
         raise ConfigError(f"export format '{format}': use {' or '.join(FORMATS)}")

@@ -11,7 +11,7 @@ Frames stream through the face tracker chunk by chunk; every ``update_s`` second
 stream time the last ``window_s`` seconds give a reading (heart rate, SNR, IPR) that is
 printed on one terminal line.  Ctrl-C (KeyboardInterrupt), the end of the source or
 ``duration`` stops the loop cleanly: the camera is released and the whole recording is
-analysed like a file (:func:`pulsecl.predict.predict`), then written where asked.
+analysed like a file (:func:`pulsecl.predictor.predict`), then written where asked.
 The loop takes a source object, so a test can hand it a fake camera.
 """
 
@@ -55,7 +55,7 @@ def format_reading(r: LiveReading) -> str:
 
 def _reading(s: Any, now: float, window_s: float) -> LiveReading | None:
     """A reading over the last ``window_s`` seconds, or None while there is too little."""
-    from pulsecl.predict import check_rate
+    from pulsecl.predictor import check_rate
     from pulsecl.signal.presets import get_preset
     from pulsecl.signal.quality import ipr, snr
 
@@ -118,12 +118,12 @@ def live(
     Args:
         source: a camera index (int), or a :class:`~pulsecl.video.FrameSource` (e.g. a
             fake camera in tests), a path, an array or an iterator.
-        fs, method, checkpoint: as :func:`pulsecl.predict.predict`.
+        fs, method, checkpoint: as :func:`pulsecl.predictor.predict`.
         update_s: seconds of stream time between readings.
         duration: stop after this many seconds of stream time (None: until Ctrl-C or the
             end of the source).
         out, json_path: where to write the recording's results when it stops (as
-            :meth:`pulsecl.predict.Prediction.write`).
+            :meth:`pulsecl.predictor.Prediction.write`).
         on_reading: called with each :class:`LiveReading` (default: print one line,
             rewritten in place on a terminal).
         stream_out: text stream for the lines (default ``sys.stdout``).
@@ -132,11 +132,11 @@ def live(
             is also the live window.
 
     Returns:
-        The :class:`~pulsecl.predict.Prediction` of the whole recording, with the live
+        The :class:`~pulsecl.predictor.Prediction` of the whole recording, with the live
         readings under ``extra["live"]``, and ``extra["stopped_by"]`` (``"interrupt"``,
         ``"duration"`` or ``"end"``).
     """
-    from pulsecl.predict import ModelPulse, _adapt_window, check_rate, finish, open_frames, setup
+    from pulsecl.predictor import ModelPulse, _adapt_window, check_rate, finish, open_frames, setup
     from pulsecl.video.pipeline import CropStream
 
     if not update_s > 0:

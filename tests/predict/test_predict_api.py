@@ -36,8 +36,8 @@ def test_chrom_and_band(videos):
     assert result.band_bpm == pytest.approx((45.0, 150.0))
 
 
-def test_predict_is_callable_after_importing_the_module(small_frames):
-    import pulsecl.predict as module
+def test_pulsecl_predict_is_the_function_after_importing_its_module(small_frames):
+    import pulsecl.predictor as module
 
     frames, fs, hr = small_frames
     assert callable(pulsecl.predict)
@@ -79,7 +79,7 @@ def test_roi_full_on_video_already_cropped_to_skin(videos):
 def test_trace_streamed_chunk_by_chunk_equals_rgb_trace(videos):
     from conftest import face_crops
 
-    from pulsecl.predict import TracePulse
+    from pulsecl.predictor import TracePulse
     from pulsecl.video import rgb_trace
 
     crops, ts = face_crops(videos["dark-30fps"].path)
@@ -148,7 +148,7 @@ def test_memory_does_not_grow_with_length():
 def test_prefetching_reader_gives_the_same_chunks_errors_and_stops(small_frames):
     import threading
 
-    from pulsecl.predict import PrefetchSource
+    from pulsecl.predictor import PrefetchSource
     from pulsecl.video.sources import ArraySource, FrameSource
 
     frames, fs, _ = small_frames
@@ -180,7 +180,7 @@ def test_prefetching_reader_gives_the_same_chunks_errors_and_stops(small_frames)
 @pytest.mark.parametrize("preset", ["default", "rppg-toolbox", "gideon2021"])
 def test_window_rates_are_the_presets_hr_over_time(preset):
     """analyse() works through the windows in blocks; its per-window rates are the preset's."""
-    from pulsecl.predict import _BLOCK, analyse
+    from pulsecl.predictor import _BLOCK, analyse
     from pulsecl.signal.presets import get_preset
 
     fs = 15.0

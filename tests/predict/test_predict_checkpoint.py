@@ -19,7 +19,7 @@ def test_streamed_windows_equal_whole_clip_inference(videos, make_checkpoint):
     from conftest import face_crops
 
     from pulsecl.engine.inference import infer_signal
-    from pulsecl.predict import ModelPulse, load_model
+    from pulsecl.predictor import ModelPulse, load_model
 
     loaded = load_model(make_checkpoint())
     crops, ts = face_crops(videos["light-15fps"].path)
@@ -120,7 +120,7 @@ def test_checkpoint_with_code_is_not_loaded(small_frames, tmp_path, capsys):
 
 
 def test_frame_resampler_interpolates_in_time_whatever_the_chunks():
-    from pulsecl.predict import FrameResampler
+    from pulsecl.predictor import FrameResampler
 
     # 15 fps frames whose value rises 2 levels per frame: at 30 fps, 1 level per frame
     n = 45
@@ -138,14 +138,14 @@ def test_frame_resampler_interpolates_in_time_whatever_the_chunks():
 
 
 def test_checkpoint_sees_its_training_rate_and_the_pulse_keeps_the_videos(videos, make_checkpoint):
-    from pulsecl.predict import ModelPulse, setup
+    from pulsecl.predictor import ModelPulse, setup
 
     video = videos["light-15fps"]
     ck = make_checkpoint()  # trained at 30 fps
     result = pulsecl.predict(video.path, checkpoint=ck)
     assert result.fs == pytest.approx(15.0, rel=1e-3) and result.pulse.shape == (video.n_frames,)
     s = setup(checkpoint=ck)
-    from pulsecl.predict import _adapt_window
+    from pulsecl.predictor import _adapt_window
 
     _adapt_window(s.extractor, 15.0)
     assert isinstance(s.extractor, ModelPulse) and s.extractor.resampler.fs == 30.0

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
                       duration=args.duration, **options)
         paths = result.write(args.out, args.json, plot=not args.no_plot) if (args.out or args.json) else {}
     else:
-        from pulsecl.predict import predict
+        from pulsecl.predictor import predict
 
         result = predict(args.video, fs=args.fs, method=args.method, checkpoint=args.checkpoint,
                          progress=not args.no_progress, **options)

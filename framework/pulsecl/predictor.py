@@ -1252,16 +1252,3 @@ def predict(
     for crops, ts in stream:
         s.extractor.feed(crops, ts)
     return finish(s, stream, label)
-
-
-# ``pulsecl.predict`` is both this module and this function: importing the module makes
-# the package attribute the module (Python sets it after the lazy lookup in
-# ``pulsecl.__getattr__`` has run once), so the module itself calls ``predict``.
-class _CallableModule(type(os)):
-    def __call__(self, *args: Any, **kwargs: Any) -> Prediction:
-        return predict(*args, **kwargs)
-
-
-import sys as _sys  # noqa: E402
-
-_sys.modules[__name__].__class__ = _CallableModule
