@@ -11,8 +11,12 @@ Layout of the output folder ``OUT``::
 
 A rerun skips every cell whose record is done and whose settings are unchanged (a
 record whose settings changed is stale and runs again), so an interrupted suite resumes
-where it stopped.  ``jobs > 1`` runs tasks in that many processes; ``shard = (I, N)``
-runs tasks I, I+N, ... only.
+where it stopped.  A recipe's run is reused once trained; a run interrupted during
+training resumes from its ``last.pt`` (a ``train.time_budget_s`` then counts afresh).
+``jobs > 1`` runs tasks in that many processes (datasets are rendered and preprocessed
+first, in this process, so workers only read the cache); ``shard = (I, N)`` runs tasks
+I, I+N, ... only.  A failing cell is recorded as failed, the others go on, and a rerun
+tries it again.
 """
 
 from __future__ import annotations
@@ -337,7 +341,8 @@ def _classical_task(ctx: _Context, task: Task, cells: list[Cell]) -> None:
         _evaluate_cell(ctx, cell, config, fn, "cpu", {"model": None}, started)
 
 
-def _model_cells(ctx: _Context, cells: list[Cell], ckpt_path: Path, extra: dict[str, Any], t0: float) -> None:
+def _model_cells(ctx: _Context, cells: list[Cell], ckpt_path: Path, extra: dict[str, Any]) -> None:
+    from pulsecl.config import config_hash
     from pulsecl.engine.checkpoint import build_from_checkpoint, load_checkpoint
     from pulsecl.engine.device import choose_device
     from pulsecl.engine.evaluate import model_pulse
@@ -349,22 +354,16 @@ def _model_cells(ctx: _Context, cells: list[Cell], ckpt_path: Path, extra: dict[
     backbone.to(device)
     sampler.to(device)
     clip = int(data.get("clip_frames") or model_config.data.clip_frames)
-    info = {"checkpoint": str(ckpt_path), "clip_frames": clip, "train_config_hash": _hash_of(model_config)}
-    for i, cell in enumerate(cells):
-        started = t0 if i == 0 else time.time()
+    info = {"checkpoint": str(ckpt_path), "clip_frames": clip, "train_config_hash": config_hash(model_config)}
+    for cell in cells:
+        started = time.time()
         config = model_eval_config(ctx.suite, cell, model_config, ctx.roots[cell.dataset], ctx.out)
         fn = lambda v, c=config: model_pulse(backbone, v, c, clip, device=device, sampler=sampler)  # noqa: E731
         _evaluate_cell(ctx, cell, config, fn, device, {"model": info, **extra}, started)
 
 
-def _hash_of(config: Any) -> str:
-    from pulsecl.config import config_hash
-
-    return config_hash(config)
-
-
 def _checkpoint_task(ctx: _Context, task: Task, cells: list[Cell]) -> None:
-    _model_cells(ctx, cells, checkpoint_path(ctx.suite, task.method), {"train": None}, time.time())
+    _model_cells(ctx, cells, checkpoint_path(ctx.suite, task.method), {"train": None})
 
 
 def train_recipe(ctx: _Context, method: str, seed: int, run: str, log: Callable[[str], None] | None = None) -> dict[str, Any]:
@@ -417,9 +416,9 @@ def train_recipe(ctx: _Context, method: str, seed: int, run: str, log: Callable[
 
 
 def _recipe_task(ctx: _Context, task: Task, cells: list[Cell], log: Callable[[str], None] | None) -> None:
-    t0 = time.time()
-    info = train_recipe(ctx, task.method, task.seed, task.run or f"{task.method}-s{task.seed}", log=log)
-    _model_cells(ctx, cells, ctx.out / "runs" / (task.run or "") / "best.pt", {"train": info}, t0)
+    run = task.run or f"{task.method}-s{task.seed}"
+    info = train_recipe(ctx, task.method, task.seed, run, log=log)
+    _model_cells(ctx, cells, ctx.out / "runs" / run / "best.pt", {"train": info})
 
 
 def run_task(ctx: _Context, task: Task, log: Callable[[str], None] | None = None) -> list[tuple[str, str | None]]:
