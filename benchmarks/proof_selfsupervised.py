@@ -56,7 +56,12 @@ def recipes(budget: float) -> dict[str, list[str]]:
     common = [f"train.time_budget_s={budget}", "train.epochs=1000", "train.steps_per_epoch=10", "data.exclude=[]"]
     return {
         "pulsecl default": [*common],
-        "default, cropped negatives": [*common, "views.proxy_options={crop_negatives = true}"],
+        "default, own-length negatives": [*common, "views.proxy_options={crop_negatives = false}"],
+        "default + negative bank": [*common, "bank.size=512"],
+        "default + bank + variance": [
+            *common, "bank.size=512",
+            "loss.weights={mvtl = 1.0, bandwidth = 1.0, sparsity = 1.0, variance = 1.0}",
+        ],
         "paper recipe": [
             *common,
             "model.options.norm='zscore'",

@@ -105,7 +105,11 @@ class ViewsConfig:
     """The contrastive proxy task and the views cut from each branch."""
 
     proxy: str = "frequency"  # view generator that makes anchor/positive/negative branches
-    proxy_options: dict[str, Any] = field(default_factory=dict)
+    # crop_negatives: every negative gets the same length round(T / max r) (a window of
+    # the anchor, resampled), so one backbone call serves them all; nothing is padded.
+    # Measured: 2x the steps of own-length negatives in the same time, same accuracy
+    # (benchmarks/proof_selfsupervised.py).
+    proxy_options: dict[str, Any] = field(default_factory=lambda: {"crop_negatives": True})
     windows: str = "windows"  # view generator that cuts views from each branch
     windows_options: dict[str, Any] = field(default_factory=dict)
 
