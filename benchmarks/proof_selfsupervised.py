@@ -62,6 +62,7 @@ def recipes(budget: float) -> dict[str, list[str]]:
             *common, "bank.size=512",
             "loss.weights={mvtl = 1.0, bandwidth = 1.0, sparsity = 1.0, variance = 1.0}",
         ],
+        "default, chromatic input": [*common, "model.options.norm='chromatic'"],
         "paper recipe": [
             *common,
             "model.options.norm='zscore'",

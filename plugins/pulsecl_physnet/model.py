@@ -32,6 +32,10 @@ Input normalisation (``norm``), inside the module, per sample:
   change of each pixel's colour, which is what the pulse modulates.  In a quick
   experiment on this project's machines it was needed for learning to take off
   (FACTS.md).
+* ``"chromatic"``: per pixel, the chromaticity ``x / sum_over_channels(x)`` and then its
+  relative change over time as in ``"temporal"``.  Brightness changes that scale all
+  three channels alike (shading from head motion, illumination drift) cancel; the
+  pulse, which changes the colour, stays.
 * ``"none"``: the input as given.
 """
 
@@ -50,7 +54,7 @@ __all__ = ["MIN_FRAMES", "NORMS", "PhysNet", "InputNorm", "ConvBlock", "Temporal
 MIN_FRAMES = 4
 
 #: Input normalisations the backbone offers.
-NORMS = ("zscore", "temporal", "none")
+NORMS = ("zscore", "temporal", "chromatic", "none")
 
 
 class InputNorm(nn.Module):
@@ -71,7 +75,9 @@ class InputNorm(nn.Module):
             mean = x.mean(dim=(1, 2, 3, 4), keepdim=True)  # (B, 1, 1, 1, 1)
             std = x.std(dim=(1, 2, 3, 4), keepdim=True)
             return (x - mean) / (std + self.eps)
-        if self.kind == "temporal":
+        if self.kind == "chromatic":
+            x = x / x.sum(dim=1, keepdim=True).clamp_min(self.eps)  # (B, C, T, H, W) chromaticity
+        if self.kind in ("temporal", "chromatic"):
             mean_t = x.mean(dim=2, keepdim=True).clamp_min(self.eps)  # (B, C, 1, H, W)
             return x / mean_t - 1.0
         return x
@@ -117,7 +123,8 @@ class PhysNet(nn.Module):
 
     Args:
         channels: width C of the network (paper: 64, ~0.86 M parameters); even, >= 2.
-        norm: input normalisation, ``"zscore"`` (paper), ``"temporal"`` or ``"none"``.
+        norm: input normalisation, ``"zscore"`` (paper), ``"temporal"``, ``"chromatic"``
+            or ``"none"``.
         dropout: dropout probability on the features before the output projection.
 
     Shape: (B, 3, T, H, W) float in [0, 1] -> (B, T), for any ``T >= MIN_FRAMES`` and

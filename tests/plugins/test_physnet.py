@@ -91,7 +91,7 @@ def test_dropout_is_random_in_training_only():
     "options, message",
     [
         ({"channels": 7}, "even integer"),
-        ({"norm": "minmax"}, "zscore, temporal, none"),
+        ({"norm": "minmax"}, "zscore, temporal, chromatic, none"),
         ({"dropout": 1.0}, "probability"),
         ({"chanels": 8}, "did you mean 'channels'"),
     ],
@@ -107,3 +107,19 @@ def test_too_short_clip_and_wrong_shape_are_signal_errors():
         model(torch.rand(1, 3, 3, 8, 8))
     with pytest.raises(SignalError, match=r"\(B, 3, T, H, W\)"):
         model(torch.rand(1, 1, 8, 8, 8))
+
+
+def test_chromatic_norm_cancels_brightness_changes_but_keeps_colour_changes():
+    import torch
+
+    from pulsecl_physnet.model import InputNorm
+
+    torch.manual_seed(0)
+    x = 0.3 + 0.4 * torch.rand(2, 3, 16, 4, 4)
+    t = torch.arange(16.0)
+    shade = (1 + 0.2 * torch.sin(t))[None, None, :, None, None]  # brightness, all channels
+    norm = InputNorm("chromatic")
+    torch.testing.assert_close(norm(x * shade), norm(x), rtol=1e-5, atol=1e-6)
+    pulse = torch.zeros(1, 3, 16, 1, 1)
+    pulse[0, 1, :, 0, 0] = 0.01 * torch.sin(2 * t)  # green only: a colour change
+    assert (norm(x * (1 + pulse)) - norm(x)).abs().max() > 1e-3
