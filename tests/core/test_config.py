@@ -87,7 +87,7 @@ def test_set_overrides_any_key_with_typed_values():
     assert config.signal.band_bpm == [45.0, 150.0]
     assert config.model.backbone == "mynet"
     assert config.model.options["channels"] == 16
-    assert config.model.options["norm"] == "temporal"  # the rest of the table is kept
+    assert config.model.options["norm"] == "chromatic"  # the rest of the table is kept
     assert config.loss.weights["ipr"] == 0.5 and config.loss.weights["mvtl"] == 1.0
 
 
