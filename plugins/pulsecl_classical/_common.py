@@ -112,6 +112,20 @@ def windows(trace: np.ndarray, length: int, starts: np.ndarray) -> np.ndarray:
     return view[starts]
 
 
+def optional_windows(
+    rgb: np.ndarray, fs: float, window_s: float | None, *, method: str
+) -> tuple[int, np.ndarray, np.ndarray]:
+    """``(length, starts, windows (W, 3, L))``: half-overlapping windows of ``window_s``
+    seconds, or the whole trace as one window when ``window_s`` is None."""
+    n = rgb.shape[0]
+    if window_s is None:
+        length, starts = n, np.array([0])
+    else:
+        length = window_length(window_s, fs, n, method=method, minimum=8)
+        starts = window_starts(n, length, length // 2)
+    return length, starts, windows(rgb, length, starts)
+
+
 def overlap_add(segments: np.ndarray, starts: np.ndarray, n: int, taper: bool) -> np.ndarray:
     """Add ``segments`` ``(W, L)`` back into a signal of ``n`` samples.
 

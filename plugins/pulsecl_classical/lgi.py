@@ -16,13 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from pulsecl_classical._common import (
-    check_trace,
-    overlap_add,
-    window_length,
-    window_starts,
-    windows,
-)
+from pulsecl_classical._common import check_trace, optional_windows, overlap_add
 
 
 def project_out_green(win: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -55,12 +49,7 @@ class LGI:
     def __call__(self, trace: Any, fs: float) -> np.ndarray:
         rgb, fs = check_trace(trace, fs, method=self.name)
         n = rgb.shape[0]
-        if self.window_s is None:
-            length, starts = n, np.array([0])
-        else:
-            length = window_length(self.window_s, fs, n, method=self.name, minimum=8)
-            starts = window_starts(n, length, length // 2)
-        win = windows(rgb, length, starts)  # (W, 3, L)
+        _, starts, win = optional_windows(rgb, fs, self.window_s, method=self.name)  # (W, 3, L)
         gram = np.einsum("wcl,wdl->wcd", win, win)  # X X^T, (W, 3, 3)
         _, vecs = np.linalg.eigh(gram)
         u = vecs[..., -1]  # principal left singular vector, (W, 3)

@@ -15,13 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from pulsecl_classical._common import (
-    check_trace,
-    overlap_add,
-    window_length,
-    window_starts,
-    windows,
-)
+from pulsecl_classical._common import check_trace, optional_windows, overlap_add
 from pulsecl_classical.lgi import project_out_green
 
 
@@ -48,12 +42,7 @@ class OMIT:
     def __call__(self, trace: Any, fs: float) -> np.ndarray:
         rgb, fs = check_trace(trace, fs, method=self.name)
         n = rgb.shape[0]
-        if self.window_s is None:
-            length, starts = n, np.array([0])
-        else:
-            length = window_length(self.window_s, fs, n, method=self.name, minimum=8)
-            starts = window_starts(n, length, length // 2)
-        win = windows(rgb, length, starts)  # (W, 3, L)
+        _, starts, win = optional_windows(rgb, fs, self.window_s, method=self.name)  # (W, 3, L)
         mean_colour = win.mean(axis=-1)  # (W, 3)
         # Only Q's first column is needed, which depends on the first column alone.
         q, _ = np.linalg.qr(mean_colour[:, :, None])  # (W, 3, 1)
