@@ -1,6 +1,7 @@
 """The speed suite: training clips/s, inference frames/s, peak memory against video length.
 
     python benchmarks/speed.py [--quick] [--threads 2] [--json FILE] [--skip-others]
+                                [--parts training,inference,memory] [--no-paper]
 
 1. Training throughput (clips/s) of the real trainer (``pulsecl.engine.trainer.train``
    on in-memory random clips; clips/s read from its log.csv, first step of each run left
@@ -10,8 +11,10 @@
    * the paper's configuration (preset ``paper``: PhysNet 64 channels, 64x64, T = 300,
      batch 4, zero-padded negatives) and the small default (32 channels, 32x32, T = 128,
      batch 8): ratio default / paper;
-   * the small default with negatives run at their own length (pulsecl) and zero-padded
-     back to T (the reference implementation), the same work done two ways: ratio.
+   * the small default with its negatives made three ways, the same work: cropped to one
+     common length (the default: one backbone call), each at its own length (one call
+     per length), and zero-padded back to T (the reference implementation): ratios to
+     the default.
 
 2. Inference frames/s of whole-video inference (300- or 128-frame windows, 50 % overlap,
    Hamming overlap-add) for both configurations, each done two ways: the anchor branch
@@ -269,6 +272,8 @@ def main() -> int:
     ap.add_argument("--paper-steps", type=int, default=None, help="timed training steps of the paper config per round (default 2; --quick 1)")
     ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
     ap.add_argument("--skip-others", action="store_true", help="do not run the other speed scripts")
+    ap.add_argument("--parts", default="training,inference,memory", help="comma-separated: training, inference, memory (default all)")
+    ap.add_argument("--no-paper", dest="paper", action="store_false", help="leave out the paper configuration's training (~1 min a step)")
     ap.add_argument("--memory-child", nargs=2, metavar=("MINUTES", "PRESET"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     import torch
@@ -284,22 +289,51 @@ def main() -> int:
     results: dict = {"threads": args.threads, "cpus": os.cpu_count(), "load_before": _load(), "torch": torch.__version__}
     print(f"pulsecl speed suite: {args.threads} torch threads on {os.cpu_count()} CPUs; load average {_load()}")
 
+    parts = {p.strip() for p in args.parts.split(",") if p.strip()}
+    if "training" in parts:
+        _training(args, results, steps, paper_steps, rounds)
+    if "inference" in parts:
+        _inference(args, results)
+    if "memory" in parts:
+        print("\n## inference peak memory against video length (frames memory-mapped, fresh process each)")
+        minutes = [0.5, 2.0] if args.quick else [1.0, 5.0, 20.0]
+        results["inference_memory"] = memory_curve(minutes, "default", args.threads)
+    results["load_after"] = _load()
+    print(f"\nload average after: {results['load_after']}")
+    _others(args, results)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2, default=float))
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _training(args, results: dict, steps: int, paper_steps: int, rounds: int) -> None:
     print("\n## training throughput (the trainer's own clips/s; configurations interleaved)")
-    default, paper, padded = "small default", "paper", "small default, zero-padded negatives"
+    default, paper = "small default (cropped negatives)", "paper"
+    own, padded = "small default, negatives at own length", "small default, zero-padded negatives"
     runs = {
-        default: (None, []),
-        padded: (None, ["views.proxy_options={pad_negatives = true}"]),
+        default: (None, ["views.proxy_options={crop_negatives = true}"]),
+        own: (None, ["views.proxy_options={crop_negatives = false, pad_negatives = false}"]),
+        padded: (None, ["views.proxy_options={crop_negatives = false, pad_negatives = true}"]),
         paper: ("paper", []),
     }
-    train = train_throughput(runs, {default: steps, padded: steps, paper: paper_steps}, rounds)
+    if not args.paper:
+        runs.pop(paper)
+    train = train_throughput(runs, {default: steps, own: steps, padded: steps, paper: paper_steps}, rounds)
     results["training"] = train
-    results["training_ratios"] = {
-        "default_over_paper_clips": train[default]["clips_per_s"] / train[paper]["clips_per_s"],
-        "own_length_over_padded": train[default]["clips_per_s"] / train[padded]["clips_per_s"],
+    ratios = {
+        "cropped_over_own_length": train[default]["clips_per_s"] / train[own]["clips_per_s"],
+        "cropped_over_padded": train[default]["clips_per_s"] / train[padded]["clips_per_s"],
     }
-    print(f"  ratio small default / paper: {results['training_ratios']['default_over_paper_clips']:.1f}x the clips per second")
-    print(f"  ratio negatives at own length / zero-padded (same work, two ways): {results['training_ratios']['own_length_over_padded']:.2f}x")
+    if paper in train:
+        ratios["default_over_paper_clips"] = train[default]["clips_per_s"] / train[paper]["clips_per_s"]
+        print(f"  ratio small default / paper: {ratios['default_over_paper_clips']:.1f}x the clips per second")
+    print(f"  ratio cropped / own-length negatives (same work, two ways): {ratios['cropped_over_own_length']:.2f}x")
+    print(f"  ratio cropped / zero-padded negatives (same work, two ways): {ratios['cropped_over_padded']:.2f}x")
+    results["training_ratios"] = ratios
 
+
+def _inference(args, results: dict) -> None:
     print("\n## inference (whole video, 50 % overlap, Hamming overlap-add; two ways interleaved)")
     seconds = 30.0 if args.quick else 60.0
     inf = {}
@@ -314,25 +348,18 @@ def main() -> int:
     fb = next(iter(inf["paper"]["ways"].values()))["frames_per_s"]
     print(f"  ratio default / paper (anchor only): {fa / fb:.1f}x the frames per second")
 
-    print("\n## inference peak memory against video length (frames memory-mapped, fresh process each)")
-    minutes = [0.5, 2.0] if args.quick else [1.0, 5.0, 20.0]
-    results["inference_memory"] = memory_curve(minutes, "default", args.threads)
-    results["load_after"] = _load()
-    print(f"\nload average after: {results['load_after']}")
 
-    if not args.skip_others:
-        pre = ["--minutes", "0.5", "2"] if args.quick else ["--minutes", "1", "10"]
-        cls = ["--minutes", "10"] if args.quick else []
-        pred = ["--seconds", "20" if args.quick else "30", "--threads", str(args.threads)]
-        results["others"] = [
-            run_other("preprocess_speed.py", pre),
-            run_other("classical_speed.py", cls),
-            run_other("predict_speed.py", pred),
-        ]
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2, default=float))
-        print(f"wrote {args.json}")
-    return 0
+def _others(args, results: dict) -> None:
+    if args.skip_others:
+        return
+    pre = ["--minutes", "0.5", "2"] if args.quick else ["--minutes", "1", "10"]
+    cls = ["--minutes", "10"] if args.quick else []
+    pred = ["--seconds", "20" if args.quick else "30", "--threads", str(args.threads)]
+    results["others"] = [
+        run_other("preprocess_speed.py", pre),
+        run_other("classical_speed.py", cls),
+        run_other("predict_speed.py", pred),
+    ]
 
 
 if __name__ == "__main__":
