@@ -109,8 +109,9 @@ class ViewsConfig:
     proxy: str = "frequency"  # view generator that makes anchor/positive/negative branches
     # crop_negatives: every negative gets the same length round(T / max r) (a window of
     # the anchor, resampled), so one backbone call serves them all; nothing is padded.
-    # Measured: 2x the steps of own-length negatives in the same time, same accuracy
-    # (benchmarks/proof_selfsupervised.py).
+    # Same accuracy as own-length negatives (benchmarks/proof_selfsupervised.py); speed vs
+    # own length within noise (1.16x and 0.77x in two runs of benchmarks/speed.py),
+    # 1.65x the clips/s of zero-padded negatives.
     proxy_options: dict[str, Any] = field(default_factory=lambda: {"crop_negatives": True})
     windows: str = "windows"  # view generator that cuts views from each branch
     windows_options: dict[str, Any] = field(default_factory=dict)
