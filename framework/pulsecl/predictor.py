@@ -328,6 +328,7 @@ class TracePulse:
         """Trace rows of frames [n_frames, stop), with the mask average clipped to
         frames [0, total)."""
         from pulsecl.video import skin_mask
+        from pulsecl.video.pipeline import averaged_skin_mask
 
         first = self.n_frames
         if stop <= first:
@@ -340,13 +341,7 @@ class TracePulse:
         self._means.extend(flat.mean(axis=1, dtype=np.float64))
         if half:
             lo, hi = max(first - half, 0), min(stop + half, total)
-            wide = np.asarray(tail[lo - base : hi - base], dtype=np.float32)
-            csum = np.concatenate([np.zeros((1, *wide.shape[1:]), np.float32), np.cumsum(wide, axis=0)])
-            k = np.arange(first, stop)
-            a = np.clip(k - half, 0, total) - lo
-            b = np.clip(k + half + 1, 0, total) - lo
-            avg = (csum[b] - csum[a]) / (b - a)[:, None, None, None]
-            mask = skin_mask(np.clip(avg + 0.5, 0, 255).astype(np.uint8))
+            mask = averaged_skin_mask(tail[lo - base : hi - base], lo, first, stop, half, total)
         else:
             mask = skin_mask(block)
         m = mask.reshape(n, 1, -1).astype(np.float32)

@@ -274,6 +274,22 @@ def skin_mask(crops: np.ndarray) -> np.ndarray:
     )
 
 
+def averaged_skin_mask(wide: np.ndarray, lo: int, first: int, stop: int, half: int, total: int) -> np.ndarray:
+    """Skin masks of frames ``[first, stop)`` from each frame's centred moving average over
+    frames ``[k - half, k + half]`` (clipped to ``[0, total)``), which steadies the mask.
+
+    ``wide`` holds frames ``[lo, lo + len(wide))`` and must cover
+    ``[max(first - half, 0), min(stop + half, total))``.  Shape: (n, S, S, 3) -> (stop - first, S, S).
+    """
+    wide = np.asarray(wide, dtype=np.float32)
+    csum = np.concatenate([np.zeros((1, *wide.shape[1:]), np.float32), np.cumsum(wide, axis=0)])
+    k = np.arange(first, stop)
+    a = np.clip(k - half, 0, total) - lo
+    b = np.clip(k + half + 1, 0, total) - lo
+    avg = (csum[b] - csum[a]) / (b - a)[:, None, None, None]
+    return skin_mask(np.clip(avg + 0.5, 0, 255).astype(np.uint8))
+
+
 def rgb_trace(
     crops: np.ndarray, skin: bool = True, min_skin: float = 0.05, mask_frames: int = 5, chunk: int = 256
 ) -> np.ndarray:
@@ -305,15 +321,8 @@ def rgb_trace(
         if not skin:
             continue
         if half:
-            # Centred moving average over frames [k - half, k + half], clipped at the ends.
             lo, hi = max(s - half, 0), min(e + half, t)
-            wide = np.asarray(crops[lo:hi], dtype=np.float32)
-            csum = np.concatenate([np.zeros((1, *wide.shape[1:]), np.float32), np.cumsum(wide, axis=0)])
-            k = np.arange(s, e)
-            a = np.clip(k - half, 0, t) - lo
-            b = np.clip(k + half + 1, 0, t) - lo
-            avg = (csum[b] - csum[a]) / (b - a)[:, None, None, None]
-            mask = skin_mask(np.clip(avg + 0.5, 0, 255).astype(np.uint8))
+            mask = averaged_skin_mask(crops[lo:hi], lo, s, e, half, t)
         else:
             mask = skin_mask(block)
         counts[s:e] = mask.sum(axis=(1, 2))
