@@ -43,8 +43,9 @@ def pulsecl_register_backbones(registry: Registry) -> None:
 
 @hookspec
 def pulsecl_register_view_generators(registry: Registry) -> None:
-    """Register view generators: the contrastive proxy task (e.g. frequency resampling)
-    and the cutting of signals into views (e.g. multi-view temporal windows)."""
+    """Register view generators: the contrastive proxy task (e.g. frequency resampling),
+    the cutting of signals into views (e.g. multi-view temporal windows) and
+    augmentations of the anchor clip (e.g. periodic head motion)."""
 
 
 @hookspec

@@ -25,7 +25,10 @@ What is checked (the interfaces are documented in the built-in plugins' docstrin
   gradients reaching the model, and repeats itself for the same generator seed; a
   ``"views"`` generator called as ``gen(branches, generator)`` adds
   ``anchor_views``/``positive_views``/``negative_views`` (B, V, W) that are windows of
-  the branches.  Frame rates other than 30 fps, differing per sample, are used.
+  the branches; an ``"augment"`` generator called as ``gen(x, fs, generator)`` returns a
+  finite video of the input's shape, dtype and device, differs from its input (it
+  augments), lets a gradient through to the input, and repeats itself for the same
+  generator seed.  Frame rates other than 30 fps, differing per sample, are used.
 * :func:`check_loss`: ``requires`` a tuple of known input keys (or keys given in
   ``inputs``); the loss of synthetic inputs (with and without its ``optional`` keys) is
   a finite float scalar; gradients reaching the inputs are finite and not all zero.
@@ -58,6 +61,7 @@ KNOWN_LOSS_KEYS = (
     "fs",  # (B,)
     "signal",  # (B, T)
     "target",  # (B, T)
+    "augmented",  # (B, T)
     "extra_negatives",  # (K, G)
     "freqs",  # (G,)
 )
@@ -212,8 +216,8 @@ def check_view_generator(
     size: tuple[int, int] = (8, 8),
     batch: int = 3,
 ) -> None:
-    """Check a view generator by its ``stage`` (``"proxy"`` or ``"views"``), with
-    ``backbone`` (default :class:`TinyBackbone`) as the model."""
+    """Check a view generator by its ``stage`` (``"proxy"``, ``"views"`` or ``"augment"``),
+    with ``backbone`` (default :class:`TinyBackbone`) as the model."""
     what = f"view generator {type(gen).__name__}"
     stage = getattr(gen, "stage", None)
     model = backbone if backbone is not None else TinyBackbone()
@@ -273,8 +277,23 @@ def check_view_generator(
             model.zero_grad(set_to_none=True)
         sum(v.square().mean() for v in views.values()).backward()
         _check_grads(what, params)
+    elif stage == "augment":
+        x = x.clone().requires_grad_(True)
+        out = gen(x, fs, generator=torch.Generator().manual_seed(0))
+        if not isinstance(out, torch.Tensor) or out.shape != x.shape or out.dtype != x.dtype or out.device != x.device:
+            got = f"{tuple(out.shape)} {out.dtype}" if isinstance(out, torch.Tensor) else type(out).__name__
+            _fail(what, f"gave {got} for video {tuple(x.shape)} {x.dtype}; an augmentation keeps shape, dtype and device")
+        _finite(what, "the augmented video", out)
+        if torch.equal(out.detach(), x.detach()):
+            _fail(what, "returned its input unchanged")
+        out.square().mean().backward()
+        if x.grad is None or not torch.isfinite(x.grad).all() or not (x.grad != 0).any():
+            _fail(what, "no finite, non-zero gradient reaches the input video")
+        again = gen(x.detach(), fs, generator=torch.Generator().manual_seed(0))
+        if not torch.allclose(again, out.detach()):
+            _fail(what, "the same generator seed gave a different augmentation")
     else:
-        _fail(what, f"has stage {stage!r}; a view generator declares stage = 'proxy' or 'views'")
+        _fail(what, f"has stage {stage!r}; a view generator declares stage = 'proxy', 'views' or 'augment'")
 
 
 # ---------------------------------------------------------------------------------------
@@ -301,7 +320,7 @@ def loss_inputs(
     for key in keys:
         if key in ("anchor_views", "positive_views", "negative_views"):
             out[key] = pulses(window, views)
-        elif key in ("signal", "target"):
+        elif key in ("signal", "target", "augmented"):
             out[key] = pulses(frames)
         elif key == "fs":
             out[key] = fs

@@ -10,6 +10,7 @@ ipr            irrelevant power ratio (Gideon & Stent 21)           pulsecl_loss
 bandwidth      SiNC power outside the band (Speth et al. 23)       pulsecl_losses.spectral_priors
 sparsity       SiNC power away from the peak                        pulsecl_losses.spectral_priors
 variance       SiNC batch spectrum vs uniform (squared EMD)         pulsecl_losses.spectral_priors
+invariance     1 - Pearson r, augmented clip's signal vs the clip's  pulsecl_losses.consistency
 neg_mcc        -max cross-correlation vs a reference pulse          pulsecl_losses.supervised
 neg_snr        -SNR (dB) at the reference heart rate                pulsecl_losses.supervised
 neg_pearson    1 - Pearson r vs a reference pulse (PhysNet)         pulsecl_losses.supervised
@@ -21,6 +22,8 @@ of keys it reads (optionally ``optional``, keys it uses when present).  The keys
 
 * ``"anchor_views"``, ``"positive_views"``, ``"negative_views"``: (B, V, W) windows of the
   three branches of the proxy task (:mod:`pulsecl_views`);
+* ``"augmented"``: (B, T) the signal of the anchor clip after the ``augment`` view
+  generator (:mod:`pulsecl_views.augment`), time-aligned with ``"signal"``;
 * ``"fs"``: (B,) frame rate of every sample, Hz;
 * ``"signal"``: (B, T) the prediction (the anchor signal in contrastive training);
 * ``"target"``: (B, T) reference pulse, same sampling as ``"signal"`` (supervised);
@@ -39,6 +42,7 @@ _LOSSES = {
     "bandwidth": ("pulsecl_losses.spectral_priors:Bandwidth", "SiNC bandwidth: power outside the band"),
     "sparsity": ("pulsecl_losses.spectral_priors:Sparsity", "SiNC sparsity: in-band power away from the peak"),
     "variance": ("pulsecl_losses.spectral_priors:Variance", "SiNC variance: batch-mean spectrum vs uniform"),
+    "invariance": ("pulsecl_losses.consistency:Invariance", "1 - Pearson r between the augmented clip's signal and the clip's"),
     "neg_mcc": ("pulsecl_losses.supervised:NegMCC", "negative maximum cross-correlation with a reference pulse"),
     "neg_snr": ("pulsecl_losses.supervised:NegSNR", "negative SNR (dB) at the reference heart rate"),
     "neg_pearson": ("pulsecl_losses.supervised:NegPearson", "1 - Pearson correlation with a reference pulse"),

@@ -27,7 +27,7 @@ from torch import nn
 from pulsecl.errors import ConfigError, SignalError
 from pulsecl.nn.spectral import as_fs, band_hz, band_mask, periodogram, rfft_freqs
 
-__all__ = ["NegMCC", "NegPearson", "NegSNR", "max_cross_correlation"]
+__all__ = ["NegMCC", "NegPearson", "NegSNR", "max_cross_correlation", "pearson"]
 
 
 def _pair(inputs: dict[str, torch.Tensor], name: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -41,6 +41,13 @@ def _pair(inputs: dict[str, torch.Tensor], name: str) -> tuple[torch.Tensor, tor
         raise SignalError(f"{name}: signals of {y_hat.shape[-1]} sample(s) are too short")
     fs = as_fs(inputs["fs"], y.shape[0], device=y_hat.device, dtype=y_hat.dtype)
     return y_hat, y.to(y_hat.dtype), fs
+
+
+def pearson(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Pearson correlation over the last axis.  Shape: (B, T), (B, T) -> (B,)."""
+    a = a - a.mean(dim=-1, keepdim=True)
+    b = (b - b.mean(dim=-1, keepdim=True)).to(a.dtype)
+    return (a * b).sum(-1) / (a.norm(dim=-1) * b.norm(dim=-1)).clamp_min(eps)
 
 
 def max_cross_correlation(
@@ -139,7 +146,4 @@ class NegPearson(nn.Module):
             raise SignalError(
                 f"neg_pearson: 'signal' {tuple(y_hat.shape)} and 'target' {tuple(y.shape)} must both be (B, T)"
             )
-        y_hat = y_hat - y_hat.mean(dim=-1, keepdim=True)
-        y = (y - y.mean(dim=-1, keepdim=True)).to(y_hat.dtype)
-        r = (y_hat * y).sum(-1) / (y_hat.norm(dim=-1) * y.norm(dim=-1)).clamp_min(self.eps)
-        return (1.0 - r).mean()
+        return (1.0 - pearson(y_hat, y, self.eps)).mean()

@@ -1,16 +1,21 @@
-"""Built-in pulsecl plugin 'views': the contrastive proxy task and multi-view windows.
+"""Built-in pulsecl plugin 'views': the contrastive proxy task, multi-view windows and
+motion augmentation.
 
-Registers two view generators (modules imported only when built):
+Registers three view generators (modules imported only when built):
 
 * ``frequency`` (stage ``"proxy"``, :mod:`pulsecl_views.frequency`): anchor, positive
   and negative branches by temporal resampling (Gideon & Stent, ICCV 2021), with a
   factor per sample, negatives at their own length, anti-aliasing and a frame-rate guard.
 * ``windows`` (stage ``"views"``, :mod:`pulsecl_views.windows`): V random windows of W
   samples per branch, offsets independent per sample.
+* ``motion`` (stage ``"augment"``, :mod:`pulsecl_views.augment`): a copy of each anchor
+  clip with synthetic periodic head motion, for the ``invariance`` loss.
 
 A view generator declares its ``stage``: a ``"proxy"`` generator is called as
 ``gen(x, fs, model, generator)`` and returns the branches; a ``"views"`` generator is
-called as ``gen(branches, generator)`` and adds ``*_views`` (B, V, W) to them.
+called as ``gen(branches, generator)`` and adds ``*_views`` (B, V, W) to them; an
+``"augment"`` generator is called as ``gen(x, fs, generator)`` and returns a video of the
+same shape, whose signal reaches the losses as ``"augmented"`` (B, T).
 """
 
 from pulsecl import hookimpl
@@ -29,4 +34,9 @@ def pulsecl_register_view_generators(registry):
         "windows",
         lazy("pulsecl_views.windows:WindowViews"),
         description="V random windows of W samples per branch, offsets independent per sample",
+    )
+    registry.add(
+        "motion",
+        lazy("pulsecl_views.augment:MotionAugment"),
+        description="the anchor clip with periodic sub-pixel head motion in the heart-rate band (for the invariance loss)",
     )

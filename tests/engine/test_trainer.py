@@ -29,7 +29,7 @@ def test_contrastive_run_leaves_checkpoints_config_and_logs(tiny_dataset, tmp_pa
     assert load_config(run / "config.toml") == load_config(None, TINY)
     rows = list(csv.DictReader(open(run / "log.csv")))
     assert [int(r["step"]) for r in rows] == [1, 2, 3, 4]
-    assert {"loss", "mvtl", "bandwidth", "sparsity", "clips_per_s"} <= set(rows[0])
+    assert {"loss", "mvtl", "bandwidth", "sparsity", "invariance", "clips_per_s"} <= set(rows[0])
     epochs = list(csv.DictReader(open(run / "epochs.csv")))
     assert [int(r["epoch"]) for r in epochs] == [1, 2] and "ipr" in epochs[0]
     best = load_checkpoint(run / "best.pt")
@@ -110,3 +110,57 @@ def test_resume_with_another_config_is_refused(tiny_dataset, tmp_path):
     other = load_config(None, [*TINY, "train.epochs=1", "train.steps_per_epoch=1", "train.lr=0.5"])
     with pytest.raises(pulsecl.ConfigError, match="the config differs from the run's config.toml"):
         train(other, tiny_dataset, tmp_path / "r", resume=True, progress=False, log=None)
+
+
+def test_augmented_branch_is_the_backbone_on_the_augmented_clip():
+    from pulsecl.engine.trainer import TrainingModule
+
+    torch.manual_seed(0)
+    backbone = pulsecl.build("backbones", "physnet", channels=4, norm="temporal").eval()
+    sampler = pulsecl.build("samplers", "identity")
+    proxy = pulsecl.build("view_generators", "frequency", crop_negatives=True)
+    windows = pulsecl.build("view_generators", "windows", n_views=2)
+    augment = pulsecl.build("view_generators", "motion")
+    module = TrainingModule(backbone, sampler, proxy, windows, augment)
+    x = torch.rand(2, 3, 64, 16, 16, generator=torch.Generator().manual_seed(1))
+    fs = torch.tensor([30.0, 25.0])
+    out = module(x, fs, torch.Generator().manual_seed(5))
+    assert out["augmented"].shape == out["signal"].shape == (2, 64)
+    moved = augment(x, fs, generator=torch.Generator().manual_seed(5))  # drawn first
+    assert not torch.allclose(moved, x, atol=1e-3)
+    with torch.no_grad():
+        expected = backbone(moved)
+    assert torch.allclose(out["augmented"], expected, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (
+            ["loss.weights={mvtl = 1.0, bandwidth = 1.0}"],
+            "views.augment = 'motion' makes an augmented copy of every clip that no loss in [loss] "
+            "weights reads; add invariance = 1.0 to loss.weights or set views.augment = ''",
+        ),
+        (
+            ["views.augment=''"],
+            "loss 'invariance' compares the signal of augmented clips, but views.augment is ''; "
+            "remove it from loss.weights or set views.augment = 'motion'",
+        ),
+        (
+            ["train.mode=supervised", "loss.weights={neg_pearson = 1.0, invariance = 1.0}"],
+            "loss 'invariance' compares the signal of augmented clips, but supervised training "
+            "makes none; remove it from loss.weights",
+        ),
+        (
+            ["views.augment='windows'"],
+            "views.augment = 'windows' is a view generator of stage 'views', not 'augment'; give "
+            "an augmentation (e.g. 'motion') or '' for none",
+        ),
+    ],
+)
+def test_augmentation_and_its_loss_must_come_together(tiny_dataset, tmp_path, overrides, message):
+    config = load_config(None, [*TINY, *overrides])
+    with pytest.raises(pulsecl.ConfigError) as e:
+        train(config, tiny_dataset, tmp_path / "x", progress=False, log=None)
+    assert str(e.value) == message
+    assert not (tmp_path / "x" / "last.pt").exists()

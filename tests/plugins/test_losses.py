@@ -207,6 +207,39 @@ def test_pearson_matches_numpy():
     assert value.item() == pytest.approx(expected, rel=1e-9)
 
 
+# -- invariance ----------------------------------------------------------------------------
+
+
+def test_invariance_matches_numpy_and_known_values():
+    aug, sig_ = sig(3, 50, 11), sig(3, 50, 12)
+    loss = pulsecl.build("losses", "invariance")
+    value = loss({"augmented": tt(aug), "signal": tt(sig_)})
+    expected = np.mean([1 - np.corrcoef(aug[b], sig_[b])[0, 1] for b in range(3)])
+    assert value.item() == pytest.approx(expected, rel=1e-9)
+    t = torch.arange(60, dtype=torch.float64) / 30.0
+    s = torch.sin(2 * math.pi * 1.5 * t)[None]  # 3 whole periods
+    c = torch.cos(2 * math.pi * 1.5 * t)[None]
+    assert loss({"augmented": 3 * s + 1, "signal": s}).item() == pytest.approx(0.0, abs=1e-12)  # scale, offset
+    assert loss({"augmented": -s, "signal": s}).item() == pytest.approx(2.0, abs=1e-12)
+    assert loss({"augmented": c, "signal": s}).item() == pytest.approx(1.0, abs=1e-12)  # uncorrelated
+
+
+def test_invariance_stops_the_gradient_at_the_anchor_unless_told_not_to():
+    aug = tt(sig(2, 40, 13)).requires_grad_(True)
+    anchor = tt(sig(2, 40, 14)).requires_grad_(True)
+    pulsecl.build("losses", "invariance")({"augmented": aug, "signal": anchor}).backward()
+    assert anchor.grad is None and (aug.grad != 0).any()
+    aug.grad = None
+    pulsecl.build("losses", "invariance", stop_gradient=False)({"augmented": aug, "signal": anchor}).backward()
+    assert (anchor.grad != 0).any() and (aug.grad != 0).any()
+
+
+def test_invariance_shape_mismatch_is_a_signal_error():
+    with pytest.raises(SignalError) as e:
+        pulsecl.build("losses", "invariance")({"augmented": torch.zeros(2, 30), "signal": torch.zeros(2, 31)})
+    assert str(e.value) == "invariance: 'augmented' (2, 30) and 'signal' (2, 31) must both be (B, T)"
+
+
 # -- label-free priors ---------------------------------------------------------------------
 
 
@@ -280,11 +313,12 @@ def _inputs(batch=2, views=2, window=48, frames=64):
            for k in ("anchor_views", "positive_views", "negative_views")}
     out["signal"] = torch.randn(batch, frames, generator=g, dtype=torch.float64).requires_grad_(True)
     out["target"] = torch.randn(batch, frames, generator=g, dtype=torch.float64)
+    out["augmented"] = torch.randn(batch, frames, generator=g, dtype=torch.float64).requires_grad_(True)
     out["fs"] = torch.tensor([30.0, 25.0])
     return out
 
 
-ALL = ["mvtl", "ipr", "neg_mcc", "neg_snr", "neg_pearson", "bandwidth", "sparsity", "variance"]
+ALL = ["mvtl", "ipr", "neg_mcc", "neg_snr", "neg_pearson", "bandwidth", "sparsity", "variance", "invariance"]
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -292,7 +326,7 @@ def test_gradients_are_finite_and_correct(name):
     """Finite, non-zero, and equal to finite differences (float64)."""
     loss = pulsecl.build("losses", name)
     inputs = _inputs()
-    key = "anchor_views" if name == "mvtl" else "signal"
+    key = {"mvtl": "anchor_views", "invariance": "augmented"}.get(name, "signal")
     leaf = inputs[key]
 
     def f(x):
@@ -306,12 +340,12 @@ def test_gradients_are_finite_and_correct(name):
 @pytest.mark.parametrize("name", ALL)
 def test_constant_signals_give_finite_loss_and_gradients(name):
     inputs = _inputs()
-    for key in ("anchor_views", "signal"):
+    for key in ("anchor_views", "signal", "augmented"):
         inputs[key] = torch.zeros_like(inputs[key]).requires_grad_(True)
     value = pulsecl.build("losses", name)(inputs)
     value.backward()
     assert torch.isfinite(value)
-    for key in ("anchor_views", "signal"):
+    for key in ("anchor_views", "signal", "augmented"):
         assert inputs[key].grad is None or torch.isfinite(inputs[key].grad).all()
 
 

@@ -277,3 +277,72 @@ def test_window_longer_than_the_negative_is_a_signal_error():
 def test_windows_bad_options(options, message):
     with pytest.raises(ConfigError, match=message):
         pulsecl.build("view_generators", "windows", **options)
+
+
+# -- motion augmentation -------------------------------------------------------------------
+
+
+def test_motion_shift_moves_content_by_the_given_pixels():
+    from pulsecl_views.augment import MotionAugment
+
+    x = torch.zeros(1, 3, 2, 12, 12)
+    x[:, :, :, 4, 5] = 1.0  # one bright pixel at (y=4, x=5) in both frames
+    d = torch.tensor([[[0.0, 0.0], [2.0, -1.0]]])  # frame 1 moves +2 px along x, -1 px along y
+    out = MotionAugment().shift(x, d)
+    assert torch.allclose(out[:, :, 0], x[:, :, 0], atol=1e-6)
+    expected = torch.zeros(12, 12)
+    expected[3, 7] = 1.0
+    assert torch.allclose(out[0, 0, 1], expected, atol=1e-5)
+    half = MotionAugment().shift(x, torch.tensor([[[0.0, 0.0], [0.5, 0.0]]]))
+    assert half[0, 0, 1, 4, 5].item() == pytest.approx(0.5, abs=1e-5)  # bilinear: half a pixel
+    assert half[0, 0, 1, 4, 6].item() == pytest.approx(0.5, abs=1e-5)
+
+
+def test_motion_is_one_sinusoid_per_sample_inside_the_band_and_amplitude():
+    from pulsecl_views.augment import MotionAugment
+
+    gen = MotionAugment(amplitude=0.1, band_bpm=(60, 120))
+    fs = torch.tensor([30.0, 25.0] * 16)
+    frames = 600
+    d = gen.draw(32, frames, fs, (40, 32), torch.Generator().manual_seed(1)).double()  # (B, T, 2)
+    assert d.shape == (32, frames, 2)
+    assert float(d.abs().max()) <= 0.1 * 32 + 1e-9  # amplitude is a fraction of the shorter side
+    for b in range(32):
+        u = d[b, d[b].norm(dim=1).argmax()]
+        u = u / u.norm()  # the direction of the largest displacement
+        along = d[b] @ u
+        assert torch.allclose(d[b], along[:, None] * u, atol=1e-9)  # one direction throughout
+        hz = peak(along, float(fs[b]))
+        assert 1.0 - 0.01 <= hz <= 2.0 + 0.01
+    amps = d.norm(dim=2).max(dim=1).values
+    assert float(amps.min()) < 0.5 * 3.2 < float(amps.max())  # amplitudes are drawn, not fixed
+
+
+def test_motion_leaves_a_uniform_pulse_video_unchanged_and_zero_amplitude_is_identity():
+    from pulsecl_views.augment import MotionAugment
+
+    video = pulse_video(1.3, 30.0, 90, batch=2, size=8)
+    moved = MotionAugment(amplitude=0.2)(video, 30.0, torch.Generator().manual_seed(0))
+    assert torch.allclose(moved, video, atol=1e-6)  # border padding: the pulse is all there is
+    x = torch.rand(2, 3, 16, 8, 8, generator=torch.Generator().manual_seed(3))
+    assert torch.allclose(MotionAugment(amplitude=0.0)(x, 30.0), x, atol=1e-6)
+    assert not torch.allclose(MotionAugment()(x, 30.0, torch.Generator().manual_seed(0)), x, atol=1e-3)
+
+
+def test_motion_bad_options_and_inputs_are_named():
+    from pulsecl_views.augment import MotionAugment
+
+    with pytest.raises(ConfigError) as e:
+        pulsecl.build("view_generators", "motion", amplitude=0.7)
+    assert str(e.value) == (
+        "motion amplitude = 0.7: give the largest shift as a fraction of the crop side in [0, 0.5] (e.g. 0.06)"
+    )
+    with pytest.raises(ConfigError) as e:
+        MotionAugment(padding="wrap")
+    assert str(e.value) == "motion padding = 'wrap': use one of border, reflection, zeros"
+    with pytest.raises(SignalError) as e:
+        MotionAugment()(torch.zeros(3, 16, 8, 8), 30.0)
+    assert str(e.value) == "motion augmentation takes video (B, C, T, H, W), got shape (3, 16, 8, 8)"
+    with pytest.raises(SignalError) as e:
+        MotionAugment().shift(torch.zeros(1, 3, 4, 8, 8), torch.zeros(1, 5, 2))
+    assert str(e.value) == "motion displacement must be (1, 4, 2) for video (1, 3, 4, 8, 8), got (1, 5, 2)"

@@ -53,25 +53,35 @@ class TrainingModule(nn.Module):
     ``forward(x, fs, generator)`` returns a dict of loss inputs:
     contrastive: ``anchor_views``, ``positive_views``, ``negative_views`` (B, V, W),
     ``signal`` (B, T) (the anchor) and ``negative`` (the negative branch);
-    supervised: ``signal`` (B, T).
+    supervised: ``signal`` (B, T).  With an ``augment`` view generator, also
+    ``augmented`` (B, T): the sampler and backbone run on ``augment(x, fs, generator)``.
     """
 
-    def __init__(self, backbone: nn.Module, sampler: nn.Module, proxy=None, windows=None):
+    def __init__(self, backbone: nn.Module, sampler: nn.Module, proxy=None, windows=None, augment=None):
         super().__init__()
         self.backbone = backbone
         self.sampler = sampler
         self.proxy = proxy
         self.windows = windows
+        self.augment = augment
 
     def forward(self, x: torch.Tensor, fs: torch.Tensor, generator: torch.Generator | None = None) -> dict:
+        augmented = None
+        if self.augment is not None:
+            # before the anchor, so that a sampler's regularisation (which looks at its
+            # last call) sees the anchor clip
+            augmented = self.backbone(self.sampler(self.augment(x, fs, generator=generator)))
         x = self.sampler(x)
         if self.proxy is None:
-            return {"signal": self.backbone(x)}
-        branches = self.proxy(x, fs, self.backbone, generator=generator)
-        views = self.windows(branches, generator=generator)
-        out = dict(views)
-        out["signal"] = branches["anchor"]
-        out["negative"] = branches["negative"]
+            out = {"signal": self.backbone(x)}
+        else:
+            branches = self.proxy(x, fs, self.backbone, generator=generator)
+            views = self.windows(branches, generator=generator)
+            out = dict(views)
+            out["signal"] = branches["anchor"]
+            out["negative"] = branches["negative"]
+        if augmented is not None:
+            out["augmented"] = augmented
         return out
 
 
@@ -158,12 +168,15 @@ class Trainer:
         torch.manual_seed(tcfg.seed)
         backbone = pulsecl.build("backbones", cfg.model.backbone, **cfg.model.options)
         sampler = pulsecl.build("samplers", cfg.model.sampler, **cfg.model.sampler_options)
-        proxy = windows = None
+        proxy = windows = augment = None
         if not self.supervised:
             proxy = pulsecl.build("view_generators", cfg.views.proxy, **cfg.views.proxy_options)
             windows = pulsecl.build("view_generators", cfg.views.windows, **cfg.views.windows_options)
-        self.module = TrainingModule(backbone, sampler, proxy, windows).to(self.device)
+            if cfg.views.augment:
+                augment = pulsecl.build("view_generators", cfg.views.augment, **cfg.views.augment_options)
         self.losses = _build_losses(cfg).to(self.device)
+        _check_augment(cfg, augment, self.losses, self.supervised)
+        self.module = TrainingModule(backbone, sampler, proxy, windows, augment).to(self.device)
         self.pm.hook.pulsecl_configure(config=cfg, manager=self.pm)
         self.net = self.module
         if self.dist.enabled:
@@ -454,12 +467,37 @@ def _build_losses(config: Config):
     from pulsecl_losses import combine
 
     weights = dict(config.loss.weights)
-    if config.train.mode == "supervised" and set(weights) <= {"mvtl", "bandwidth", "sparsity", "variance"}:
+    if config.train.mode == "supervised" and set(weights) <= {"mvtl", "bandwidth", "sparsity", "variance", "invariance"}:
         raise ConfigError(
             "train.mode = 'supervised' needs a supervised loss in [loss] weights, e.g. "
             "--set loss.weights='{neg_pearson = 1.0}'"
         )
     return combine(weights, dict(config.loss.options))
+
+
+def _check_augment(config: Config, augment, losses, supervised: bool) -> None:
+    """An augmented branch costs a backbone pass: make one only when a loss reads it."""
+    name = config.views.augment
+    if augment is not None:
+        stage = getattr(augment, "stage", None)
+        if stage != "augment":
+            raise ConfigError(
+                f"views.augment = '{name}' is a view generator of stage {stage!r}, not "
+                "'augment'; give an augmentation (e.g. 'motion') or '' for none"
+            )
+        if "augmented" not in set(losses.requires) | set(losses.optional):
+            raise ConfigError(
+                f"views.augment = '{name}' makes an augmented copy of every clip that no loss "
+                "in [loss] weights reads; add invariance = 1.0 to loss.weights or set views.augment = ''"
+            )
+        return
+    readers = [n for n, m in losses.terms.items() if "augmented" in (getattr(m, "requires", ()) or ())]
+    if readers:
+        why = "supervised training makes none" if supervised else "views.augment is ''"
+        raise ConfigError(
+            f"loss '{readers[0]}' compares the signal of augmented clips, but {why}; remove it "
+            "from loss.weights" + ("" if supervised else " or set views.augment = 'motion'")
+        )
 
 
 def _plugin_states(pm) -> dict[str, Any]:
