@@ -311,25 +311,29 @@ def _training(args, results: dict, steps: int, paper_steps: int, rounds: int) ->
     print("\n## training throughput (the trainer's own clips/s; configurations interleaved)")
     default, paper = "small default (cropped negatives)", "paper"
     own, padded = "small default, negatives at own length", "small default, zero-padded negatives"
+    still = "small default, no motion augmentation"
     runs = {
         default: (None, ["views.proxy_options={crop_negatives = true}"]),
+        still: (None, ["views.augment=''", "loss.weights={mvtl = 1.0, bandwidth = 1.0, sparsity = 1.0}"]),
         own: (None, ["views.proxy_options={crop_negatives = false, pad_negatives = false}"]),
         padded: (None, ["views.proxy_options={crop_negatives = false, pad_negatives = true}"]),
         paper: ("paper", []),
     }
     if not args.paper:
         runs.pop(paper)
-    train = train_throughput(runs, {default: steps, own: steps, padded: steps, paper: paper_steps}, rounds)
+    train = train_throughput(runs, {default: steps, still: steps, own: steps, padded: steps, paper: paper_steps}, rounds)
     results["training"] = train
     ratios = {
         "cropped_over_own_length": train[default]["clips_per_s"] / train[own]["clips_per_s"],
         "cropped_over_padded": train[default]["clips_per_s"] / train[padded]["clips_per_s"],
+        "augmented_over_not": train[default]["clips_per_s"] / train[still]["clips_per_s"],
     }
     if paper in train:
         ratios["default_over_paper_clips"] = train[default]["clips_per_s"] / train[paper]["clips_per_s"]
         print(f"  ratio small default / paper: {ratios['default_over_paper_clips']:.1f}x the clips per second")
     print(f"  ratio cropped / own-length negatives (same work, two ways): {ratios['cropped_over_own_length']:.2f}x")
     print(f"  ratio cropped / zero-padded negatives (same work, two ways): {ratios['cropped_over_padded']:.2f}x")
+    print(f"  ratio with / without motion augmentation (its extra backbone pass): {ratios['augmented_over_not']:.2f}x")
     results["training_ratios"] = ratios
 
 

@@ -32,6 +32,12 @@ def test_contrastive_run_leaves_checkpoints_config_and_logs(tiny_dataset, tmp_pa
     assert {"loss", "mvtl", "bandwidth", "sparsity", "invariance", "clips_per_s"} <= set(rows[0])
     epochs = list(csv.DictReader(open(run / "epochs.csv")))
     assert [int(r["epoch"]) for r in epochs] == [1, 2] and "ipr" in epochs[0]
+    # with the motion augmentation, best.pt is chosen by IPR + invariance
+    for e in epochs:
+        assert float(e["ipr+invariance"]) == pytest.approx(float(e["ipr"]) + float(e["invariance"]), rel=1e-9)
+        assert 0.0 <= float(e["invariance"]) <= 2.0
+    best_epoch = min(epochs, key=lambda e: float(e["ipr+invariance"]))
+    assert res.best_score == pytest.approx(float(best_epoch["ipr+invariance"]), rel=1e-9)
     best = load_checkpoint(run / "best.pt")
     assert best["train_state"] is None  # best.pt is for inference
     assert best["model"]["options"] == {"channels": 4, "norm": "temporal"}
@@ -164,3 +170,11 @@ def test_augmentation_and_its_loss_must_come_together(tiny_dataset, tmp_path, ov
         train(config, tiny_dataset, tmp_path / "x", progress=False, log=None)
     assert str(e.value) == message
     assert not (tmp_path / "x" / "last.pt").exists()
+
+
+def test_without_augmentation_best_is_chosen_by_ipr_alone(tiny_dataset, tmp_path):
+    config = load_config(None, [*TINY, "train.epochs=1", "views.augment=''", "loss.weights={mvtl = 1.0}"])
+    res = train(config, tiny_dataset, tmp_path / "r", progress=False, log=None)
+    epochs = list(csv.DictReader(open(tmp_path / "r" / "epochs.csv")))
+    assert set(epochs[0]) == {"epoch", "step", "loss", "ipr", "best"}
+    assert res.best_score == pytest.approx(float(epochs[0]["ipr"]), rel=1e-9)

@@ -326,8 +326,12 @@ class Trainer:
         return {"anchor": anchor, "negative": negative}, freqs
 
     # ------------------------------------------------------------------ selection
-    def _score(self) -> tuple[str, float]:
-        """Model-selection score, lower is better: validation MAE (labels) or IPR."""
+    def _score(self) -> tuple[str, float, dict[str, float]]:
+        """Model-selection score, lower is better, and its parts: validation MAE (labels);
+        else IPR on fixed clips of the training videos, plus, with an augmentation, the
+        invariance loss ``1 - r`` between each clip's signal and its augmented copy's
+        (fixed draws).  IPR alone does not see in-band motion: on the proof's motion
+        clips it chose an epoch whose MAE was 11.7 bpm where the last epoch's was 0.06."""
         from pulsecl.engine.evaluate import predict_video_hr
         from pulsecl.signal.quality import ipr
 
@@ -338,11 +342,13 @@ class Trainer:
             for v in self.val_videos:
                 est, ref = predict_video_hr(self.module.backbone, v, self.config, self.clip_frames, self.device)
                 errors.append(abs(est - ref))
-            return "val_mae", float(np.mean(errors))
-        # IPR on fixed clips of the training videos: no labels needed
-        scores = []
+            mae = float(np.mean(errors))
+            return "val_mae", mae, {}
+        # on fixed clips of the training videos: no labels needed
+        augment = self.module.augment
+        scores, changes = [], []
         with torch.no_grad():
-            for v in self.videos[:32]:
+            for i, v in enumerate(self.videos[:32]):
                 if v.n_frames < self.clip_frames:
                     continue
                 start = (v.n_frames - self.clip_frames) // 2
@@ -350,7 +356,17 @@ class Trainer:
                 x = torch.from_numpy(np.array(clip)).permute(3, 0, 1, 2)[None].float().div(255).to(self.device)
                 y = self.module.backbone(self.module.sampler(x))[0].float().cpu().numpy()
                 scores.append(ipr(y, v.fs, (lo, hi)))
-        return "ipr", float(np.mean(scores)) if scores else float("inf")
+                if augment is not None:
+                    fs = torch.tensor([float(v.fs)], device=self.device)
+                    moved = augment(x, fs, generator=torch.Generator().manual_seed(self.config.train.seed + i))
+                    y_aug = self.module.backbone(self.module.sampler(moved))[0].float().cpu().numpy()
+                    changes.append(1.0 - _pearson(y_aug, y))
+        if not scores:
+            return "ipr", float("inf"), {}
+        if augment is None:
+            return "ipr", float(np.mean(scores)), {}
+        parts = {"ipr": float(np.mean(scores)), "invariance": float(np.mean(changes))}
+        return "ipr+invariance", parts["ipr"] + parts["invariance"], parts
 
     # ------------------------------------------------------------------ main loop
     def fit(self) -> TrainResult:
@@ -426,15 +442,14 @@ class Trainer:
                     break
         self._append_csv("log.csv", rows)
         self.epoch += 1
-        name, score = self._score()
+        name, score, parts = self._score()
         score = distributed.all_reduce_mean(score, self.dist)
+        parts = {k: distributed.all_reduce_mean(v, self.dist) for k, v in parts.items()}
         improved = score < self.best
         if improved:
             self.best = score
-        self._append_csv(
-            "epochs.csv",
-            [{"epoch": self.epoch, "step": self.step, "loss": float(np.mean([r["loss"] for r in rows])) if rows else float("nan"), name: score, "best": improved}],
-        )
+        loss = float(np.mean([r["loss"] for r in rows])) if rows else float("nan")
+        self._append_csv("epochs.csv", [{"epoch": self.epoch, "step": self.step, "loss": loss, **parts, name: score, "best": improved}])
         self._save("last.pt")
         if improved:
             self._save("best.pt", train_state=False)
@@ -473,6 +488,13 @@ def _build_losses(config: Config):
             "--set loss.weights='{neg_pearson = 1.0}'"
         )
     return combine(weights, dict(config.loss.options))
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson r of two 1-D signals; 0 when either is constant."""
+    a, b = a - a.mean(), b - b.mean()
+    den = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(a @ b) / den if den > 0 else 0.0
 
 
 def _check_augment(config: Config, augment, losses, supervised: bool) -> None:
