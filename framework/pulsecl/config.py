@@ -118,8 +118,9 @@ class ViewsConfig:
     # augment: an "augment" view generator ("" = none) whose copy of each anchor clip
     # reaches the losses as "augmented"; "motion" adds periodic sub-pixel head motion in
     # the heart-rate band, and the invariance loss asks for the same signal as the still
-    # clip.  Without it the model followed head motion (held-out motion clips: MAE 11.9
-    # bpm, POS 8.7); with it MAE 4.5 at best.pt (benchmarks/proof_selfsupervised.py).
+    # clip.  Held-out clips with periodic head motion, 10 min of CPU training
+    # (benchmarks/proof_selfsupervised.py): MAE 0.09 bpm with it, 19.6 without, POS 8.7.
+    # It halves the training clips/s (an extra backbone pass; benchmarks/speed.py).
     augment: str = "motion"
     augment_options: dict[str, Any] = field(default_factory=dict)
 
