@@ -342,8 +342,7 @@ class Trainer:
             for v in self.val_videos:
                 est, ref = predict_video_hr(self.module.backbone, v, self.config, self.clip_frames, self.device)
                 errors.append(abs(est - ref))
-            mae = float(np.mean(errors))
-            return "val_mae", mae, {}
+            return "val_mae", float(np.mean(errors)), {}
         # on fixed clips of the training videos: no labels needed
         augment = self.module.augment
         scores, changes = [], []
@@ -453,7 +452,7 @@ class Trainer:
         self._save("last.pt")
         if improved:
             self._save("best.pt", train_state=False)
-        self.log(f"epoch {self.epoch}: loss {np.mean([r['loss'] for r in rows]) if rows else float('nan'):.4f}, {name} {score:.4f}{' (best)' if improved else ''}")
+        self.log(f"epoch {self.epoch}: loss {loss:.4f}, {name} {score:.4f}{' (best)' if improved else ''}")
         return False
 
     def _over_budget(self) -> bool:
