@@ -25,13 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
-def _rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
+from procmem import status_mb
 
 
 def child(video: str, cache: str) -> None:
@@ -43,7 +37,7 @@ def child(video: str, cache: str) -> None:
     import pulsecl
 
     pulsecl.build("face_detectors", "haar")  # load the detector before the baseline
-    baseline = _rss_mb()
+    baseline = status_mb("VmRSS")
     start = time.perf_counter()
     clip = preprocess(video, PreprocessConfig(), cache_dir=cache)
     elapsed = time.perf_counter() - start

@@ -46,6 +46,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from procmem import reset_peak, status_mb
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -70,25 +72,6 @@ def _videos(n_videos: int, frames: int, size: int, seed: int = 0):
     return out
 
 
-def _hwm_reset() -> bool:
-    """Reset this process's peak RSS (Linux: clear_refs 5); False where unsupported."""
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def _hwm_mb() -> float:
-    """Peak RSS of this process (VmHWM; new at exec, unlike ru_maxrss), MB."""
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
-
-
 def _train_rates(preset: str | None, overrides: list[str], steps: int) -> tuple[list[float], float, object]:
     """Per-step clips/s of ``steps`` trainer steps after one warm-up step, peak RSS (MB)."""
     import csv
@@ -98,12 +81,12 @@ def _train_rates(preset: str | None, overrides: list[str], steps: int) -> tuple[
 
     config = load_config(preset, [*overrides, "train.epochs=1", f"train.steps_per_epoch={steps + 1}", "train.device=cpu"])
     videos = _videos(2, config.data.clip_frames + 64, config.preprocess.size)
-    reset = _hwm_reset()
+    reset = reset_peak()
     with tempfile.TemporaryDirectory(prefix="pulsecl-speed-") as tmp:
         train(config, None, Path(tmp) / "run", progress=False, log=None, videos=videos)
         with open(Path(tmp) / "run" / "log.csv", newline="") as fh:
             rows = list(csv.DictReader(fh))
-    peak = _hwm_mb() if reset else float("nan")
+    peak = status_mb("VmHWM") if reset else float("nan")
     return [float(r["clips_per_s"]) for r in rows[1:]], peak, config
 
 
@@ -191,14 +174,6 @@ def inference_speed(preset: str | None, seconds: float, rounds: int) -> dict[str
     return out
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
-
-
 def memory_child(minutes: float, preset: str) -> None:
     """In a fresh process: inference over a memory-mapped video; print a JSON line."""
     import numpy as np
@@ -219,13 +194,13 @@ def memory_child(minutes: float, preset: str) -> None:
         frames = np.load(Path(tmp) / "frames.npy", mmap_mode="r")
         with torch.no_grad():
             infer_signal(lambda x: net(x), np.asarray(frames[: clip * 2]), clip)
-        base = _rss_mb()
-        _hwm_reset()
+        base = status_mb("VmRSS")
+        reset_peak()
         t0 = time.perf_counter()
         with torch.no_grad():
             infer_signal(lambda x: net(x), frames, clip)
         dt = time.perf_counter() - t0
-        peak = _hwm_mb()  # ru_maxrss would carry the parent's peak across exec
+        peak = status_mb("VmHWM")  # ru_maxrss would carry the parent's peak across exec
     print(json.dumps({"minutes": minutes, "frames": n, "seconds": dt, "baseline_mb": base, "peak_mb": peak}))
 
 
