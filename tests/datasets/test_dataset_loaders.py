@@ -182,3 +182,28 @@ def test_records_go_through_the_pipeline(tmp_path, write_ubfc2):
     assert ref.shape == (clip.n_frames,) == (20,)
     # The cache folder inside the root is ignored by the loader.
     assert [r.id for r in open_dataset(tmp_path).records()] == ["subject1"]
+
+
+def _bias_eval(root, tiny_frames, gt_text="\ufeffSubject ,Heart_Rate(BPM) \nvideo1,85.413\nvideo6,75.958\n"):
+    (root / "Data" / "India").mkdir(parents=True)
+    (root / "Ground_Truth").mkdir()
+    for name in ("video6_leftcheek", "video1_forehead", "video1_rightcheek"):
+        write_video(root / "Data" / "India" / f"{name}.avi", tiny_frames(6), fps=15.0)
+    (root / "Ground_Truth" / "India_GT.csv").write_text(gt_text, encoding="utf-8")
+
+
+def test_bias_eval_patches_share_their_subject_and_carry_the_mean_hr(tmp_path, tiny_frames):
+    _bias_eval(tmp_path, tiny_frames)
+    assert guess_dataset(tmp_path) == "bias-eval"
+    recs = open_dataset(tmp_path).records()
+    assert [r.id for r in recs] == ["India/video1_forehead", "India/video1_rightcheek", "India/video6_leftcheek"]
+    assert [r.subject for r in recs] == ["India/video1", "India/video1", "India/video6"]
+    assert [r.meta["hr"] for r in recs] == [85.413, 85.413, 75.958]
+    assert [r.meta["region"] for r in recs] == ["forehead", "rightcheek", "leftcheek"]
+    assert not any(r.labelled for r in recs)  # a mean rate, no waveform: never a training label
+
+
+def test_bias_eval_video_without_a_ground_truth_row_names_both(tmp_path, tiny_frames):
+    _bias_eval(tmp_path, tiny_frames, gt_text="Subject,HR\nvideo1,80\n")
+    with pytest.raises(DataError, match=r"'video6_leftcheek.avi' has no row 'video6' in '.*India_GT.csv'"):
+        open_dataset(tmp_path).records()
