@@ -6,7 +6,7 @@ Pulses: POS on synthetic skin-model RGB traces (tests/signal/skin_traces.py), 60
 30 fps, heart rate drawn from 50-150 bpm.  Into k of them (k = 0 .. 4) go bursts of
 4 s of strong motion: an in-band oscillation at a random rate (at least 15 bpm from
 the heart rate), along a random colour direction, 3-8x the pulse's amplitude.  Then
-``pulsecl.predictor.analyse`` on 10-s windows every 1 s, and
+``pulsecl.signal.analysis.analyse`` on 10-s windows every 1 s, and
 
 * the mean heart rate as (a) the peak of the Welch average of the windows' spectra,
   each normalised to unit in-band power, (b) the median of the per-window rates,
@@ -15,7 +15,7 @@ the heart rate), along a random colour direction, 3-8x the pulse's amplitude.  T
 * heart rate over time as (a) each window's own peak, (b) a running median over
   5 windows, (c) the peak of the average normalised spectrum of 5 neighbouring windows,
   (d) each window's peak under a Gaussian prior (20 bpm) around the Welch mean,
-  (e) that prior plus a Viterbi track limited to 5 bpm/s (``pulsecl.predictor.track_hr``,
+  (e) that prior plus a Viterbi track limited to 5 bpm/s (``pulsecl.signal.analysis.track_hr``,
   what ``predict`` reports), on pulses at a constant rate and on pulses whose rate
   ramps by 30 bpm over the minute (so that a prior that pins the mean shows its bias).
 
@@ -34,7 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "signal"))
 
 import pulsecl  # noqa: E402
-from pulsecl.predictor import TRACK_PRIOR_BPM, _normalised_spectra, _peak_bpm, _window_starts, mean_hr, track_hr  # noqa: E402
+from pulsecl.signal.analysis import TRACK_PRIOR_BPM, normalised_spectra, peak_bpm, track_hr  # noqa: E402
+from pulsecl.signal.common import window_starts  # noqa: E402
 from pulsecl.signal.presets import get_preset  # noqa: E402
 from skin_traces import skin_trace  # noqa: E402
 
@@ -84,21 +85,25 @@ def over_time_variants(pulse, fs, band, window_s=10.0, stride_s=1.0, k=5):
     p = get_preset(None)
     processed = p.process(pulse, fs, band_hz=band)
     win = int(round(window_s * fs))
-    starts = _window_starts(processed.size, win, int(round(stride_s * fs)))
+    starts = window_starts(processed.size, win, int(round(stride_s * fs)))
     segs = np.lib.stride_tricks.sliding_window_view(processed, win)[starts]
     _, raw = p.hr_over_time(pulse, fs, window_s, stride_s, band_hz=band)
     half = k // 2
     med = np.array([np.median(raw[max(0, i - half) : i + half + 1]) for i in range(len(raw))])
-    freqs, psd = _normalised_spectra(segs, fs, band)
-    smooth = np.array([_peak_bpm(freqs, psd[max(0, i - half) : i + half + 1].mean(axis=0)) for i in range(len(raw))])
-    means = {how: mean_hr(pulse, fs, band, segs, raw, how=how) for how in ("welch", "median", "whole")}
+    freqs, psd = normalised_spectra(segs, fs, band)
+    smooth = np.array([peak_bpm(freqs, psd[max(0, i - half) : i + half + 1].mean(axis=0)) for i in range(len(raw))])
+    means = {
+        "welch": peak_bpm(freqs, psd.mean(axis=0)),  # each window normalised: a loud one weighs no more
+        "median": float(np.median(raw)),
+        "whole": float(get_preset(None).heart_rate(pulse, fs, band_hz=band)),
+    }
     centre = means["welch"] / 60.0
     prior = np.exp(-0.5 * ((freqs - centre) * 60.0 / TRACK_PRIOR_BPM) ** 2)
     out = {
         "own peak": raw,
         "run. median 5": med,
         "spec. avg 5": smooth,
-        "prior": np.array([_peak_bpm(freqs, row * prior) for row in psd]),
+        "prior": np.array([peak_bpm(freqs, row * prior) for row in psd]),
         "prior+track": track_hr(freqs, psd, centre, stride_s),
     }
     means["tracked median"] = float(np.median(out["prior+track"]))

@@ -82,10 +82,10 @@ def run(args) -> dict:
     import torch
 
     from pulsecl.config import load_config
-    from pulsecl.engine.checkpoint import build_from_checkpoint, load_checkpoint
     from pulsecl.engine.clips import load_videos
     from pulsecl.engine.evaluate import classical_pulse, evaluate_videos, model_pulse
     from pulsecl.engine.trainer import train
+    from pulsecl.models import load_model
 
     torch.set_num_threads(args.threads)
     out = Path(args.out)
@@ -113,10 +113,9 @@ def run(args) -> dict:
         # best.pt (lowest IPR on the unlabelled training videos) is what a user gets;
         # last.pt shows whether that choice lost anything.
         for ck_name, suffix in (("best.pt", ""), ("last.pt", " (last.pt)")):
-            ck = load_checkpoint(run_dir / ck_name)
-            backbone, sampler = build_from_checkpoint(ck, run_dir / ck_name)
+            model = load_model(run_dir / ck_name)
             for name, videos in test_sets.items():
-                r = evaluate_videos(videos, config, label, lambda v: model_pulse(backbone, v, config, ck["clip_frames"], sampler=sampler))
+                r = evaluate_videos(videos, config, label, lambda v: model_pulse(model, v, config))
                 results.setdefault(label, {})[name + suffix] = r.metrics
         results[label]["train"] = {"steps": res.steps, "seconds": round(elapsed, 1), "best_ipr": res.best_score}
     return results

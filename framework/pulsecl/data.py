@@ -9,8 +9,9 @@ frame timestamps of the preprocessed video.
 Splits are by **subject**, so no subject is in both training and test:
 :func:`subject_split` (a held-out fraction, seeded) and :func:`kfold` (k folds of
 subjects).  :func:`exclude` leaves out subjects or videos by name; the name
-``"literature"`` stands for the exclusions usual in the literature for each dataset
-(:data:`LITERATURE_EXCLUSIONS`), which is the default of ``data.exclude``.
+``"literature"`` stands for the exclusions usual in the literature for the dataset,
+which its plugin declares (:attr:`Dataset.literature_exclusions`), and is the default of
+``data.exclude``.
 
 :func:`guess_dataset` names the dataset plugin whose layout a folder has (``data.dataset
 = "auto"``): every dataset class may say whether a folder ``matches`` its layout, with a
@@ -33,7 +34,6 @@ from pulsecl.errors import ConfigError, DataError, did_you_mean
 
 __all__ = [
     "LITERATURE",
-    "LITERATURE_EXCLUSIONS",
     "Dataset",
     "VideoRecord",
     "exclude",
@@ -47,16 +47,9 @@ __all__ = [
     "subjects",
 ]
 
-#: The token in ``data.exclude`` that stands for :data:`LITERATURE_EXCLUSIONS`.
+#: The token in ``data.exclude`` that stands for the dataset's
+#: :attr:`Dataset.literature_exclusions`.
 LITERATURE = "literature"
-
-#: Videos or subjects commonly left out of the test sets in the literature (unreliable
-#: reference pulse), by dataset plugin name.  UBFC-rPPG: subjects 11, 18, 20, 24; PURE:
-#: sessions 07-02 and 07-07.  Synthetic data in these layouts is never affected.
-LITERATURE_EXCLUSIONS: dict[str, tuple[str, ...]] = {
-    "ubfc-rppg": ("subject11", "subject18", "subject20", "subject24"),
-    "pure": ("07-02", "07-07"),
-}
 
 
 def natural_key(text: str) -> list[Any]:
@@ -154,12 +147,15 @@ class Dataset(ABC):
     """Base class of dataset plugins: ``records()`` lists the videos under ``root``.
 
     Class attributes used by :func:`guess_dataset`: ``priority`` (higher wins when
-    several layouts match) and :meth:`matches`.  ``name`` is the registry name, used for
-    :data:`LITERATURE_EXCLUSIONS`.
+    several layouts match) and :meth:`matches`.  ``name`` is the registry name;
+    ``literature_exclusions`` the video ids or subjects the literature usually leaves
+    out of this dataset (unreliable reference), what ``data.exclude = ["literature"]``
+    drops (never from synthetic data in the dataset's layout).
     """
 
     name: str = ""
     priority: int = 0
+    literature_exclusions: tuple[str, ...] = ()
 
     def __init__(self, root: str | os.PathLike[str]):
         self.root = Path(root)
@@ -240,12 +236,14 @@ def subjects(records: Sequence[VideoRecord]) -> list[str]:
     return sorted({str(r.subject) for r in records}, key=natural_key)
 
 
-def exclude(records: Sequence[VideoRecord], names: Sequence[str]) -> list[VideoRecord]:
+def exclude(
+    records: Sequence[VideoRecord], names: Sequence[str], literature: Sequence[str] = ()
+) -> list[VideoRecord]:
     """Records whose id and subject are not in ``names``.
 
-    ``"literature"`` in ``names`` adds the usual exclusions of each record's dataset
-    (:data:`LITERATURE_EXCLUSIONS`, by ``meta["dataset"]``; never for synthetic data).
-    Any other name that matches no record id or subject is a :class:`ConfigError` (a typo
+    ``"literature"`` in ``names`` adds ``literature``, the dataset's usual exclusions
+    (:attr:`Dataset.literature_exclusions`; never applied to synthetic records).  Any
+    other name that matches no record id or subject is a :class:`ConfigError` (a typo
     would otherwise keep a video silently).
     """
     explicit = {str(n) for n in names if str(n) != LITERATURE}
@@ -261,7 +259,7 @@ def exclude(records: Sequence[VideoRecord], names: Sequence[str]) -> list[VideoR
     for r in records:
         drop = set(explicit)
         if use_literature and not r.meta.get("synthetic"):
-            drop |= set(LITERATURE_EXCLUSIONS.get(str(r.meta.get("dataset", "")), ()))
+            drop |= {str(n) for n in literature}
         if str(r.id) in drop or str(r.subject) in drop:
             continue
         out.append(r)
@@ -314,18 +312,20 @@ def kfold(
     return [r for r in records if r.subject not in held], [r for r in records if r.subject in held]
 
 
-def select_split(records: Sequence[VideoRecord], data: Any, split: str | None = None, seed: int = 0) -> list[VideoRecord]:
+def select_split(
+    records: Sequence[VideoRecord], data: Any, split: str | None = None, seed: int = 0, literature: Sequence[str] = ()
+) -> list[VideoRecord]:
     """The records of ``split`` (default ``data.split``) under a ``DataConfig``.
 
     ``all``: everything; with ``data.folds = k > 0``: ``train`` = the other folds,
     ``test``/``val`` = fold ``data.fold``; otherwise ``train`` / ``val``/``test`` by
     :func:`subject_split` with ``data.val_fraction`` and ``seed``.  Exclusions are
-    applied first.
+    applied first (``literature``: the dataset's usual ones, see :func:`exclude`).
     """
     split = data.split if split is None else split
     if split not in ("all", "train", "val", "test"):
         raise ConfigError(f"data.split = '{split}': use all, train, val or test")
-    records = exclude(records, data.exclude)
+    records = exclude(records, data.exclude, literature)
     if split == "all":
         return records
     if data.folds:

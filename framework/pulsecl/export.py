@@ -7,7 +7,8 @@
     export("run/best.pt", "model.pt")                    # TorchScript
     export("run/best.pt", "model.onnx", format="onnx")   # needs: pip install 'pulsecl[export]'
 
-The exported model is the checkpoint's sampler followed by its backbone, in eval mode:
+The exported model is the checkpoint's sampler followed by its backbone
+(:class:`pulsecl.models.PulseNet`, loaded by :func:`pulsecl.models.load_model`), in eval mode:
 video ``(B, 3, T, H, W)`` float in [0, 1] -> pulse ``(B, T)``, the raw backbone output
 (``pulsecl.predict`` z-scores each window and overlap-adds them; a deployment does the
 same).  It is traced on one example of ``clip_frames`` frames at the crop size the
@@ -31,26 +32,11 @@ __all__ = ["FORMATS", "Deployable", "export", "example_input"]
 FORMATS = ("torchscript", "onnx")
 
 
-def _deployable_class():
-    from torch import nn
-
-    class Deployable(nn.Module):
-        """Sampler then backbone: (B, 3, T, H, W) in [0, 1] -> (B, T)."""
-
-        def __init__(self, sampler: nn.Module, backbone: nn.Module):
-            super().__init__()
-            self.sampler = sampler
-            self.backbone = backbone
-
-        def forward(self, x):
-            return self.backbone(self.sampler(x))
-
-    return Deployable
-
-
 def __getattr__(name: str) -> Any:
-    if name == "Deployable":
-        return _deployable_class()
+    if name == "Deployable":  # the module exported: pulsecl.models.PulseNet
+        from pulsecl.models import PulseNet
+
+        return PulseNet
     raise AttributeError(f"module 'pulsecl.export' has no attribute '{name}'")
 
 
@@ -96,7 +82,7 @@ def export(
     """
     import torch
 
-    from pulsecl.predictor import load_model
+    from pulsecl.models import load_model
 
     if format not in FORMATS:
         raise ConfigError(f"export format '{format}': use {' or '.join(FORMATS)}")
@@ -108,7 +94,7 @@ def export(
     if out.is_dir():
         raise ConfigError(f"export output '{out}' is a folder; give a file name (e.g. model.pt or model.onnx)")
     loaded = load_model(checkpoint, torch.device("cpu"))
-    model = _deployable_class()(loaded.sampler, loaded.backbone).eval()
+    model = loaded.net
     x = example_input(loaded, frames)
     with torch.no_grad():
         expected = model(x)

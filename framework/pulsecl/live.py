@@ -54,10 +54,10 @@ def format_reading(r: LiveReading) -> str:
 
 
 def _reading(s: Any, now: float, window_s: float) -> LiveReading | None:
-    """A reading over the last ``window_s`` seconds, or None while there is too little."""
-    from pulsecl.predictor import check_rate
-    from pulsecl.signal.presets import get_preset
-    from pulsecl.signal.quality import ipr, snr
+    """A reading over the last ``window_s`` seconds, or None while there is too little:
+    :func:`pulsecl.signal.analysis.analyse` on one window, the route predict takes."""
+    from pulsecl.extractors import check_rate
+    from pulsecl.signal.analysis import analyse, min_samples
 
     ex = s.extractor
     ts = ex.timestamps
@@ -68,16 +68,17 @@ def _reading(s: Any, now: float, window_s: float) -> LiveReading | None:
     pulse, grid = ex.recent_pulse(n, fs)
     span = float(grid[-1] - grid[0]) if grid.size > 1 else 0.0
     band = s.band_hz
-    if span < 2.0 / band[0]:  # fewer than two periods of the slowest rate: wait
+    if span <= 0:
         return None
     rate = (grid.size - 1) / span
+    if grid.size < min_samples(rate, band):  # fewer than two periods of the slowest rate: wait
+        return None
     check_rate(rate, band, "the camera")
-    preset = get_preset(s.config.signal.preset)
-    processed = preset.process(pulse, rate, band_hz=band)
-    hr = float(preset.heart_rate(pulse, rate, band_hz=band))
+    whole = grid.size / rate  # one window over the live window
+    a = analyse(pulse, rate, band, window_s=whole, stride_s=whole, preset=s.config.signal.preset)
     return LiveReading(
-        t_s=now, hr_bpm=hr, snr_db=float(snr(processed, rate, hr, band)),
-        ipr=float(ipr(pulse, rate, band, demean=True)), frames=int(ts.size), window_s=span,
+        t_s=now, hr_bpm=a.hr_bpm, snr_db=float(a.window_snr_db[0]), ipr=float(a.window_ipr[0]),
+        frames=int(ts.size), window_s=span,
     )
 
 
@@ -123,7 +124,7 @@ def live(
         duration: stop after this many seconds of stream time (None: until Ctrl-C or the
             end of the source).
         out, json_path: where to write the recording's results when it stops (as
-            :meth:`pulsecl.predictor.Prediction.write`).
+            :meth:`pulsecl.prediction.Prediction.write`).
         on_reading: called with each :class:`LiveReading` (default: print one line,
             rewritten in place on a terminal).
         stream_out: text stream for the lines (default ``sys.stdout``).
@@ -132,11 +133,13 @@ def live(
             is also the live window.
 
     Returns:
-        The :class:`~pulsecl.predictor.Prediction` of the whole recording, with the live
+        The :class:`~pulsecl.prediction.Prediction` of the whole recording, with the live
         readings under ``extra["live"]``, and ``extra["stopped_by"]`` (``"interrupt"``,
         ``"duration"`` or ``"end"``).
     """
-    from pulsecl.predictor import ModelPulse, _adapt_window, check_rate, finish, open_frames, setup
+    from pulsecl.extractors import ModelPulse, check_rate
+    from pulsecl.predictor import finish, setup
+    from pulsecl.video import open_source
     from pulsecl.video.pipeline import CropStream
 
     if not update_s > 0:
@@ -146,13 +149,12 @@ def live(
     if isinstance(source, (int, np.integer)) or (isinstance(source, str) and source.isdigit() and not os.path.exists(source)):
         src: Any = _open_camera(int(source), fs)
     else:
-        src = open_frames(source, fs=fs, chunk_frames=min(s.config.preprocess.chunk_frames, 30))
+        src = open_source(source, fs=fs, chunk_frames=min(s.config.preprocess.chunk_frames, 30))
     label = src.path or src.name
     check_rate(src.fs, s.band_hz, f"'{label}'")
-    _adapt_window(s.extractor, src.fs)
     if isinstance(s.extractor, ModelPulse):  # keep a live window of crops for the readings
-        rate = s.extractor.resampler.fs if s.extractor.resampler is not None else src.fs
-        s.extractor.keep = int(round(window_s * rate))
+        s.extractor.keep_s = window_s
+    s.extractor.adapt(src.fs)
     stream_out = stream_out or sys.stdout
     tty = bool(getattr(stream_out, "isatty", lambda: False)())
     readings: list[LiveReading] = []

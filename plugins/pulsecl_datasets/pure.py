@@ -61,6 +61,7 @@ class PURE(Dataset):
 
     name = "pure"
     priority = 20
+    literature_exclusions = ("07-02", "07-07")  # unreliable reference pulse: the usual test exclusions
 
     def __init__(self, root: str):
         super().__init__(root)

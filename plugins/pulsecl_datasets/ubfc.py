@@ -67,6 +67,8 @@ class UBFCrPPG(Dataset):
 
     name = "ubfc-rppg"
     priority = 20
+    # unreliable reference pulse: the usual test exclusions
+    literature_exclusions = ("subject11", "subject18", "subject20", "subject24")
 
     def __init__(self, root: str, layout: str = "auto"):
         super().__init__(root)

@@ -30,7 +30,9 @@ of keys it reads (optionally ``optional``, keys it uses when present).  The keys
 * ``"extra_negatives"``: (K, G) normalised spectra on the grid ``"freqs"`` (G,) Hz,
   from the ``pulsecl_extra_negatives`` hook (the negative bank).
 
-:func:`combine` builds a weighted sum from the config's ``[loss]`` section.
+The trainer combines them with :func:`pulsecl.engine.losses.combine` (the core builds
+every term through the registry; the typed contract is
+:class:`pulsecl.protocols.Loss`).
 """
 
 from pulsecl import hookimpl
@@ -57,7 +59,8 @@ def pulsecl_register_losses(registry):
 
 
 def combine(weights, options=None):
-    """Weighted sum of registered losses; see :func:`pulsecl_losses.combined.combine`."""
-    from pulsecl_losses.combined import combine as _combine
+    """Weighted sum of registered losses; see :func:`pulsecl.engine.losses.combine`
+    (kept here for code that imported it from this plugin)."""
+    from pulsecl.engine.losses import combine as _combine
 
     return _combine(weights, options)

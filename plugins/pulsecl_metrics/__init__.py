@@ -1,6 +1,6 @@
 """Built-in pulsecl plugin 'metrics': the field's rPPG metrics.
 
-Table ``metrics``: ``mae``, ``rmse``, ``mape``, ``pearson`` (each returns a
+Table ``metrics``: ``mae``, ``rmse``, ``mape``, ``pearson``, ``within`` (each returns a
 :class:`~pulsecl_metrics.core.MetricResult` with ``value``, standard error ``se`` and
 ``n``), ``snr`` (dB), ``macc`` and ``bland_altman`` (bias and 95 % limits).  Each
 factory returns a callable; its ``inputs`` attribute names what it is called with:
@@ -29,12 +29,13 @@ _METRICS = {
     "snr": ("SNR", "SNR (dB) of a pulse at the reference heart rate (de Haan & Jeanne 2013)"),
     "macc": ("MACC", "maximum absolute cross-correlation of two pulses over lags"),
     "bland_altman": ("BlandAltman", "Bland-Altman bias and 95 % limits of agreement (bpm)"),
+    "within": ("Within", "share of heart rates within 5 bpm of the reference, with standard error"),
 }
 
 
 @hookimpl
 def pulsecl_register_metrics(registry):
-    """Register the seven metrics."""
+    """Register the eight metrics."""
     for name, (cls, description) in _METRICS.items():
         registry.add(name, lazy(f"pulsecl_metrics.core:{cls}", description), description=description)
 

@@ -52,6 +52,7 @@ __all__ = [
     "BlandAltmanResult",
     "MetricResult",
     "Pearson",
+    "Within",
     "summarize",
 ]
 
@@ -72,6 +73,10 @@ class MetricResult:
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
 
+    def summary(self, name: str) -> dict[str, float]:
+        """``{name: value, name_se: se}``: this result's entries in a summary table."""
+        return {name: self.value, f"{name}_se": self.se}
+
 
 @dataclass(frozen=True)
 class BlandAltmanResult:
@@ -85,6 +90,10 @@ class BlandAltmanResult:
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
+
+    def summary(self, name: str) -> dict[str, float]:
+        """``bias``, ``loa_lower``, ``loa_upper``: this result's entries in a summary."""
+        return {"bias": self.bias, "loa_lower": self.lower, "loa_upper": self.upper}
 
 
 def _hr_pairs(pred_hr: Any, ref_hr: Any, name: str, minimum: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -126,6 +135,7 @@ class MAE:
 
     name = "mae"
     inputs = ("pred_hr", "ref_hr")
+    summary_keys = ("{name}", "{name}_se")  # what a summary holds when the data cannot define it
 
     def __init__(self, convention: str = "pulsecl"):
         self.convention = _check_convention(convention, self.name)
@@ -142,6 +152,7 @@ class RMSE:
 
     name = "rmse"
     inputs = ("pred_hr", "ref_hr")
+    summary_keys = ("{name}", "{name}_se")
 
     def __init__(self, convention: str = "pulsecl"):
         self.convention = _check_convention(convention, self.name)
@@ -163,6 +174,7 @@ class MAPE:
 
     name = "mape"
     inputs = ("pred_hr", "ref_hr")
+    summary_keys = ("{name}", "{name}_se")
 
     def __init__(self, convention: str = "pulsecl"):
         self.convention = _check_convention(convention, self.name)
@@ -183,6 +195,7 @@ class Pearson:
 
     name = "pearson"
     inputs = ("pred_hr", "ref_hr")
+    summary_keys = ("{name}", "{name}_se")
 
     def __call__(self, pred_hr: Any, ref_hr: Any) -> MetricResult:
         p, r = _hr_pairs(pred_hr, ref_hr, self.name, minimum=3)
@@ -252,12 +265,42 @@ class MACC:
         return _macc(pred_pulse, ref_pulse, fs, max_lag_s=self.max_lag_s, circular=self.circular)
 
 
+class Within:
+    """Share of heart rates within ``tolerance_bpm`` of the reference, in [0, 1], with
+    its binomial standard error ``sqrt(p (1 - p) / N)``.  Reported beside MAE because a
+    constant answer can win on MAE where the references span a narrow range."""
+
+    name = "within"
+    inputs = ("pred_hr", "ref_hr")
+    summary_keys = ("within_5bpm", "within_5bpm_se")
+
+    def __init__(self, tolerance_bpm: float = 5.0):
+        if not (isinstance(tolerance_bpm, (int, float)) and tolerance_bpm > 0):
+            raise SignalError(f"within: tolerance_bpm={tolerance_bpm!r} must be a positive number of bpm")
+        self.tolerance = float(tolerance_bpm)
+        self.summary_keys = (f"within_{self.tolerance:g}bpm", f"within_{self.tolerance:g}bpm_se")
+
+    def __call__(self, pred_hr: Any, ref_hr: Any) -> MetricResult:
+        p, r = _hr_pairs(pred_hr, ref_hr, self.name)
+        share = float(np.mean(np.abs(p - r) <= self.tolerance))
+        return _Share(share, math.sqrt(share * (1.0 - share) / p.size), p.size, self.summary_keys)
+
+
+@dataclass(frozen=True)
+class _Share(MetricResult):
+    keys: tuple[str, str] = ("within_5bpm", "within_5bpm_se")
+
+    def summary(self, name: str) -> dict[str, float]:
+        return {self.keys[0]: self.value, self.keys[1]: self.se}
+
+
 class BlandAltman:
     """Bland-Altman agreement: bias ``mean(e)``, ``s(e)``, limits ``bias +- 1.96 s(e)``
     (bpm); needs N >= 2."""
 
     name = "bland_altman"
     inputs = ("pred_hr", "ref_hr")
+    summary_keys = ("bias", "loa_lower", "loa_upper")
 
     def __call__(self, pred_hr: Any, ref_hr: Any) -> BlandAltmanResult:
         p, r = _hr_pairs(pred_hr, ref_hr, self.name, minimum=2)

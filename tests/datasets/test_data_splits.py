@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from pulsecl.config import DataConfig
-from pulsecl.data import LITERATURE_EXCLUSIONS, VideoRecord, exclude, kfold, select_split, subject_split
+from pulsecl.data import VideoRecord, exclude, kfold, select_split, subject_split
+from pulsecl_datasets.pure import PURE
+from pulsecl_datasets.ubfc import UBFCrPPG
 from pulsecl.errors import ConfigError, DataError
 
 
@@ -73,20 +75,20 @@ def test_kfold_bad_arguments():
 
 def test_literature_exclusions_are_the_default():
     assert DataConfig().exclude == ["literature"]
-    assert LITERATURE_EXCLUSIONS["ubfc-rppg"] == ("subject11", "subject18", "subject20", "subject24")
-    assert LITERATURE_EXCLUSIONS["pure"] == ("07-02", "07-07")
+    assert UBFCrPPG.literature_exclusions == ("subject11", "subject18", "subject20", "subject24")
+    assert PURE.literature_exclusions == ("07-02", "07-07")
     pure = _records()
-    kept = exclude(pure, ["literature"])
+    kept = exclude(pure, ["literature"], PURE.literature_exclusions)
     assert {r.id for r in pure} - {r.id for r in kept} == {"07-02"}  # 07-07 does not exist here
     ubfc = [VideoRecord(id=f"subject{i}", subject=f"subject{i}", source="", meta={"dataset": "ubfc-rppg"}) for i in range(1, 27)]
-    dropped = {r.id for r in ubfc} - {r.id for r in exclude(ubfc, ["literature"])}
+    dropped = {r.id for r in ubfc} - {r.id for r in exclude(ubfc, ["literature"], UBFCrPPG.literature_exclusions)}
     assert dropped == {"subject11", "subject18", "subject20", "subject24"}
     # Configurable: off, or other names (ids or subjects).
     assert exclude(ubfc, []) == ubfc
     assert {r.subject for r in exclude(pure, ["03"])} == _subjects(pure) - {"03"}
     # Synthetic data in a real dataset's layout keeps every subject.
     synth = [VideoRecord(id=r.id, subject=r.subject, source="", meta={"dataset": "ubfc-rppg", "synthetic": True}) for r in ubfc]
-    assert exclude(synth, ["literature"]) == synth
+    assert exclude(synth, ["literature"], UBFCrPPG.literature_exclusions) == synth
 
 
 def test_unknown_exclusion_is_an_error_with_a_hint():
@@ -103,8 +105,8 @@ def test_select_split():
     assert select_split(recs, cfg, "test") == val
     assert select_split(recs, cfg, "all") == recs
     kcfg = DataConfig(folds=5, fold=1, exclude=["literature"])
-    test = select_split(recs, kcfg, "test")
+    test = select_split(recs, kcfg, "test", literature=PURE.literature_exclusions)
     assert _subjects(test) == {"03", "04"}
-    assert "07-02" not in {r.id for r in select_split(recs, kcfg, "train")}
+    assert "07-02" not in {r.id for r in select_split(recs, kcfg, "train", literature=PURE.literature_exclusions)}
     with pytest.raises(ConfigError, match="data.split = 'dev'"):
         select_split(recs, cfg, "dev")

@@ -20,12 +20,22 @@ def metric(name, **options):
     return pulsecl.build("metrics", name, **options)
 
 
-def test_the_seven_metrics_are_registered_and_say_what_they_take():
-    names = ["bland_altman", "macc", "mae", "mape", "pearson", "rmse", "snr"]
+def test_the_eight_metrics_are_registered_and_say_what_they_take():
+    names = ["bland_altman", "macc", "mae", "mape", "pearson", "rmse", "snr", "within"]
     assert pulsecl.components("metrics") == names
     assert metric("mae").inputs == ("pred_hr", "ref_hr")
     assert metric("snr").inputs == ("pred_pulse", "fs", "ref_hr")
     assert metric("macc").inputs == ("pred_pulse", "ref_pulse", "fs")
+
+
+def test_within_by_hand():
+    # |e| = [2, 1, 3, 0]: all within 5 bpm; within 1.5 bpm: 1 and 0, half of them
+    assert metric("within")(PRED, REF).value == 1.0
+    res = metric("within", tolerance_bpm=1.5)(PRED, REF)
+    assert res.value == 0.5 and res.se == pytest.approx(math.sqrt(0.25 / 4))
+    assert res.summary("within") == {"within_1.5bpm": 0.5, "within_1.5bpm_se": res.se}
+    with pytest.raises(SignalError, match="tolerance_bpm=0 must be a positive number"):
+        metric("within", tolerance_bpm=0)
 
 
 def test_mae_by_hand():

@@ -11,7 +11,7 @@ from pulsecl.cli import main
 
 
 def _original(ck):
-    from pulsecl.predictor import load_model
+    from pulsecl.models import load_model
 
     loaded = load_model(ck)
     return lambda x: loaded.backbone(loaded.sampler(x))

@@ -79,7 +79,7 @@ def test_roi_full_on_video_already_cropped_to_skin(videos):
 def test_trace_streamed_chunk_by_chunk_equals_rgb_trace(videos):
     from conftest import face_crops
 
-    from pulsecl.predictor import TracePulse
+    from pulsecl.extractors import TracePulse
     from pulsecl.video import rgb_trace
 
     crops, ts = face_crops(videos["dark-30fps"].path)
@@ -107,11 +107,11 @@ def test_frame_rate_too_low_for_the_band(small_frames):
 
 def test_bad_settings(small_frames):
     frames, fs, _ = small_frames
-    with pytest.raises(ConfigError, match="0 < LOW < HIGH"):
+    with pytest.raises(ConfigError, match="0 < low < high"):
         pulsecl.predict(frames, fs=fs, band_bpm=(150, 45))
     with pytest.raises(ConfigError, match="roi 'skin'"):
         pulsecl.predict(frames, fs=fs, roi="skin")
-    with pytest.raises(ConfigError, match="either a classical method or a checkpoint"):
+    with pytest.raises(ConfigError, match="give one of a classical method, a checkpoint or a shipped model, not a classical method and a checkpoint"):
         pulsecl.predict(frames, fs=fs, method="pos", checkpoint="x.pt")
     with pytest.raises(pulsecl.UnknownComponentError, match="poss"):
         pulsecl.predict(frames, fs=fs, method="poss")
@@ -148,7 +148,7 @@ def test_memory_does_not_grow_with_length():
 def test_prefetching_reader_gives_the_same_chunks_errors_and_stops(small_frames):
     import threading
 
-    from pulsecl.predictor import PrefetchSource
+    from pulsecl.video import PrefetchSource
     from pulsecl.video.sources import ArraySource, FrameSource
 
     frames, fs, _ = small_frames
@@ -180,7 +180,7 @@ def test_prefetching_reader_gives_the_same_chunks_errors_and_stops(small_frames)
 @pytest.mark.parametrize("preset", ["default", "rppg-toolbox", "gideon2021"])
 def test_window_rates_are_the_presets_hr_over_time(preset):
     """analyse() works through the windows in blocks; its per-window rates are the preset's."""
-    from pulsecl.predictor import _BLOCK, analyse
+    from pulsecl.signal.analysis import _BLOCK, analyse
     from pulsecl.signal.presets import get_preset
 
     fs = 15.0

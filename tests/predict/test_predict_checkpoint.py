@@ -19,17 +19,19 @@ def test_streamed_windows_equal_whole_clip_inference(videos, make_checkpoint):
     from conftest import face_crops
 
     from pulsecl.engine.inference import infer_signal
-    from pulsecl.predictor import ModelPulse, load_model
+    from pulsecl.extractors import ModelPulse
+    from pulsecl.models import load_model
 
-    loaded = load_model(make_checkpoint())
+    loaded = load_model(make_checkpoint(clip_frames=64))
     crops, ts = face_crops(videos["light-15fps"].path)
-    expected = infer_signal(lambda x: loaded.backbone(loaded.sampler(x)), crops, 64, overlap=0.5)
+    expected = infer_signal(loaded.net, crops, 64, overlap=0.5)
     for chunk in (5, 100):  # smaller and larger than the window
-        ex = ModelPulse(loaded.backbone, loaded.sampler, 64, overlap=0.5)
+        ex = ModelPulse(loaded, overlap=0.5, resample=False)
+        ex.adapt(15.0)
         held = 0
         for s in range(0, len(crops), chunk):
             ex.feed(crops[s : s + chunk], ts[s : s + chunk])
-            held = max(held, len(ex._buf))
+            held = max(held, ex.engine.frames_held)
         ex.finish()
         np.testing.assert_allclose(ex.raw_pulse(), expected, atol=1e-4)
         assert held <= 64 + chunk  # the crops kept: one window and one chunk, whatever the length
@@ -120,7 +122,7 @@ def test_checkpoint_with_code_is_not_loaded(small_frames, tmp_path, capsys):
 
 
 def test_frame_resampler_interpolates_in_time_whatever_the_chunks():
-    from pulsecl.predictor import FrameResampler
+    from pulsecl.extractors import FrameResampler
 
     # 15 fps frames whose value rises 2 levels per frame: at 30 fps, 1 level per frame
     n = 45
@@ -138,18 +140,17 @@ def test_frame_resampler_interpolates_in_time_whatever_the_chunks():
 
 
 def test_checkpoint_sees_its_training_rate_and_the_pulse_keeps_the_videos(videos, make_checkpoint):
-    from pulsecl.predictor import ModelPulse, setup
+    from pulsecl.extractors import ModelPulse
+    from pulsecl.predictor import setup
 
     video = videos["light-15fps"]
     ck = make_checkpoint()  # trained at 30 fps
     result = pulsecl.predict(video.path, checkpoint=ck)
     assert result.fs == pytest.approx(15.0, rel=1e-3) and result.pulse.shape == (video.n_frames,)
     s = setup(checkpoint=ck)
-    from pulsecl.predictor import _adapt_window
-
-    _adapt_window(s.extractor, 15.0)
+    s.extractor.adapt(15.0)
     assert isinstance(s.extractor, ModelPulse) and s.extractor.resampler.fs == 30.0
-    _adapt_window(setup(checkpoint=ck).extractor, 29.0)  # within 5 %: no resampling
+    assert s.extractor.window == 64  # the training clip, at the rate the model runs at
     no = setup(checkpoint=ck)
-    _adapt_window(no.extractor, 29.0)
+    no.extractor.adapt(29.0)  # within 5 %: no resampling
     assert no.extractor.resampler is None

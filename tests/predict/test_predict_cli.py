@@ -94,7 +94,7 @@ def test_bad_checkpoints_leave_nothing(videos, make_checkpoint, tmp_path, capsys
 def test_argument_errors(videos, tmp_path, capsys):
     video = str(videos["light-15fps"].path)
     _fails(["predict"], capsys, "give a VIDEO or --camera N")
-    _fails(["predict", video, "--band", "150", "45"], capsys, "0 < LOW < HIGH")
+    _fails(["predict", video, "--band", "150", "45"], capsys, "0 < low < high")
     _fails(["predict", video, "--duration", "5"], capsys, "--duration is for --camera")
 
 

@@ -15,7 +15,8 @@ line is ``pulsecl bench`` and ``pulsecl demo``.
 """
 
 from pulsecl.bench.report import format_tables, load_records, merge_results, write_report
-from pulsecl.bench.runner import BenchResult, read_record, run_suite
+from pulsecl.bench.records import read_record
+from pulsecl.bench.runner import BenchResult, run_suite
 from pulsecl.bench.suite import Cell, Suite, Task, builtin_suites, load_suite, parse_shard, parse_suite
 
 __all__ = [

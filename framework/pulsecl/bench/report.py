@@ -21,7 +21,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from pulsecl.bench.runner import read_record
+from pulsecl.bench.records import read_record
 from pulsecl.bench.suite import Suite
 from pulsecl.errors import ConfigError, DataError, SignalError
 

@@ -31,12 +31,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from pulsecl.bench.records import RECORD_FORMAT, finite, read_record
 from pulsecl.bench.suite import Cell, Suite, Task, config_source
 from pulsecl.errors import ConfigError, DataError, PulseclError
 
 __all__ = ["BenchResult", "RECORD_FORMAT", "cell_done", "read_record", "run_suite"]
 
-RECORD_FORMAT = "pulsecl-bench-cell"
 _SYNTH_MARKER = ".pulsecl-bench.json"
 _RUN_MARKER = "bench.json"
 
@@ -57,32 +57,6 @@ class BenchResult:
 # ----------------------------------------------------------------------------------------
 # Records
 # ----------------------------------------------------------------------------------------
-
-
-def read_record(path: Path) -> dict[str, Any] | None:
-    """A cell record, or None when the file is missing or not a record."""
-    import json
-
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and data.get("format") == RECORD_FORMAT else None
-
-
-def _finite(value: Any) -> Any:
-    """NaN/inf -> None, recursively (records are strict JSON)."""
-    import math
-
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:
-        return _finite(value.item())
-    return value
 
 
 def cell_done(suite: Suite, out: Path, cell: Cell) -> bool:
@@ -119,7 +93,7 @@ def _write_failure(suite: Suite, out: Path, cell: Cell, exc: BaseException) -> s
         traceback=None if isinstance(exc, PulseclError) else traceback.format_exc(),
         finished=_now(),
     )
-    write_json(out / "cells" / cell.filename, _finite(rec))
+    write_json(out / "cells" / cell.filename, finite(rec))
     return line
 
 
@@ -206,8 +180,9 @@ def _data_settings(config: Any, root: Path, out: Path, plugin: str, split: str) 
 
 
 def _plugin_of(suite: Suite, name: str) -> str:
-    d = suite.datasets[name]
-    return "ubfc-rppg" if d.synthetic is not None and d.dataset == "auto" else d.dataset
+    """The dataset plugin of dataset ``name`` (``auto``: the layout decides; a rendered
+    synthetic dataset has the layout its generator writes)."""
+    return suite.datasets[name].dataset
 
 
 def classical_config(suite: Suite, cell: Cell, root: Path, out: Path) -> Any:
@@ -254,13 +229,6 @@ def checkpoint_path(suite: Suite, method: str) -> Path:
     if not path.exists():
         raise CheckpointError(f"methods.{method}.path: checkpoint '{path}' does not exist (suite {suite.source})")
     return path
-
-
-def _checkpoint_config(data: dict[str, Any], path: Path) -> Any:
-    from pulsecl.config import Config, merge
-
-    plain = {k: dict(v) for k, v in data.get("config", {}).items() if isinstance(v, dict)}
-    return merge(Config(), plain, f"checkpoint {path}")
 
 
 # ----------------------------------------------------------------------------------------
@@ -327,7 +295,7 @@ def _evaluate_cell(
         seconds=round(time.time() - started, 3),
         **extra,
     )
-    write_json(ctx.out / "cells" / cell.filename, _finite(rec))
+    write_json(ctx.out / "cells" / cell.filename, finite(rec))
 
 
 def _classical_task(ctx: _Context, task: Task, cells: list[Cell]) -> None:
@@ -343,22 +311,19 @@ def _classical_task(ctx: _Context, task: Task, cells: list[Cell]) -> None:
 
 def _model_cells(ctx: _Context, cells: list[Cell], ckpt_path: Path, extra: dict[str, Any]) -> None:
     from pulsecl.config import config_hash
-    from pulsecl.engine.checkpoint import build_from_checkpoint, load_checkpoint
     from pulsecl.engine.device import choose_device
     from pulsecl.engine.evaluate import model_pulse
+    from pulsecl.models import load_model
 
-    data = load_checkpoint(ckpt_path)
-    model_config = _checkpoint_config(data, ckpt_path)
-    backbone, sampler = build_from_checkpoint(data, ckpt_path)
-    device = choose_device(model_config.train.device)
-    backbone.to(device)
-    sampler.to(device)
-    clip = int(data.get("clip_frames") or model_config.data.clip_frames)
-    info = {"checkpoint": str(ckpt_path), "clip_frames": clip, "train_config_hash": config_hash(model_config)}
+    model = load_model(ckpt_path)
+    device = choose_device(model.config.train.device)
+    model.net.to(device)
+    model.device = device
+    info = {"checkpoint": str(ckpt_path), "clip_frames": model.clip_frames, "train_config_hash": config_hash(model.config)}
     for cell in cells:
         started = time.time()
-        config = model_eval_config(ctx.suite, cell, model_config, ctx.roots[cell.dataset], ctx.out)
-        fn = lambda v, c=config: model_pulse(backbone, v, c, clip, device=device, sampler=sampler)  # noqa: E731
+        config = model_eval_config(ctx.suite, cell, model.config, ctx.roots[cell.dataset], ctx.out)
+        fn = lambda v, c=config: model_pulse(model, v, c)  # noqa: E731
         _evaluate_cell(ctx, cell, config, fn, device, {"model": info, **extra}, started)
 
 
@@ -411,7 +376,7 @@ def train_recipe(ctx: _Context, method: str, seed: int, run: str, log: Callable[
         "train_split": m.train_split,
         "labels_read": config.train.mode == "supervised",
     }
-    write_json(marker, _finite(info))
+    write_json(marker, finite(info))
     return {**info, "reused": False}
 
 
@@ -494,7 +459,7 @@ def _prepare(suite: Suite, out: Path, tasks: list[Task], progress: bool, log: Ca
     import json
 
     from pulsecl.engine.clips import load_videos
-    from pulsecl.engine.checkpoint import load_checkpoint
+    from pulsecl.models import load_model
 
     needed: list[str] = []
     for t in tasks:
@@ -510,8 +475,7 @@ def _prepare(suite: Suite, out: Path, tasks: list[Task], progress: bool, log: Ca
     ckpt_configs: dict[str, Any] = {}
     for t in tasks:
         if suite.methods[t.method].kind == "checkpoint" and t.method not in ckpt_configs:
-            path = checkpoint_path(suite, t.method)
-            ckpt_configs[t.method] = _checkpoint_config(load_checkpoint(path), path)
+            ckpt_configs[t.method] = load_model(checkpoint_path(suite, t.method)).config
     for name in needed:
         if name not in roots:
             log(f"dataset '{name}': synthetic, in {out / 'data' / name}")

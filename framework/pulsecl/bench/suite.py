@@ -417,8 +417,6 @@ def _parse_dataset(origin: str, name: str, index: int, table: Any) -> DatasetSpe
             f"{origin}: '{where}.dataset' = '{spec.dataset}' is no dataset plugin"
             f"{did_you_mean(spec.dataset, known)} (datasets: auto, {', '.join(known)})"
         )
-    if spec.synthetic is not None and spec.dataset not in ("auto", "ubfc-rppg"):
-        raise ConfigError(f"{origin}: '{where}': synthetic data has the ubfc-rppg layout; drop dataset = '{spec.dataset}'")
     spec.split = _typed(origin, f"{where}.split", table.get("split", "all"), str, "a split name")
     if spec.split not in _SPLITS:
         raise ConfigError(f"{origin}: '{where}.split' = '{spec.split}': use one of {', '.join(_SPLITS)}")

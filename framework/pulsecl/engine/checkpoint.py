@@ -27,7 +27,7 @@ from pulsecl.errors import CheckpointError
 FORMAT = "pulsecl-checkpoint"
 FORMAT_VERSION = 1
 
-__all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "build_from_checkpoint"]
+__all__ = ["FORMAT", "build_from_checkpoint", "checkpoint_file", "load_checkpoint", "save_checkpoint"]
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
@@ -42,18 +42,26 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
         torch.save(data, fh)
 
 
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Load and validate a checkpoint; every failure is a one-line CheckpointError."""
-    import torch
-
+def checkpoint_file(path: str | Path) -> Path:
+    """The checkpoint file ``path`` names: the file itself, or a run folder's ``best.pt``
+    (else ``last.pt``).  CheckpointError when there is none."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"checkpoint '{path}' does not exist")
     if path.is_dir():
         for name in ("best.pt", "last.pt"):
             if (path / name).is_file():
-                return load_checkpoint(path / name)
+                return path / name
         raise CheckpointError(f"'{path}' is a folder without best.pt or last.pt; give a checkpoint file")
+    return path
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load and validate a checkpoint (a file or a run folder, :func:`checkpoint_file`);
+    every failure is a one-line CheckpointError."""
+    import torch
+
+    path = checkpoint_file(path)
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -74,7 +82,39 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     for key in ("model", "state_dict"):
         if key not in data:
             raise CheckpointError(f"checkpoint '{path}' has no '{key}' entry; it is damaged")
+    _check_payload(data, str(path))
     return data
+
+
+def _check_payload(data: dict[str, Any], path: str) -> None:
+    """CheckpointError for entries that are not what a pulsecl checkpoint holds."""
+    import torch
+
+    spec = data.get("model")
+    if not isinstance(spec, dict) or not isinstance(spec.get("backbone"), str):
+        raise CheckpointError(
+            f"checkpoint '{path}': its 'model' entry is not a model spec (a dict naming a backbone); the file was altered"
+        )
+    for key in ("state_dict", "sampler_state_dict"):
+        state = data.get(key)
+        if key == "sampler_state_dict" and not state:
+            continue
+        if not isinstance(state, dict) or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+        ):
+            raise CheckpointError(
+                f"checkpoint '{path}': '{key}' is a {type(state).__name__}, not a state dict "
+                "(names -> tensors); the file was altered or not written by pulsecl"
+            )
+    for key in ("options", "sampler_options"):
+        if not isinstance(spec.get(key, {}), dict):
+            raise CheckpointError(f"checkpoint '{path}': model '{key}' is not a table; the file was altered")
+    clip = data.get("clip_frames")
+    if clip is not None and (isinstance(clip, bool) or not isinstance(clip, int) or clip < 4):
+        raise CheckpointError(f"checkpoint '{path}': clip_frames = {clip!r} is not a clip length in frames")
+    fs = data.get("fs")
+    if fs is not None and (isinstance(fs, bool) or not isinstance(fs, (int, float)) or not fs > 0):
+        raise CheckpointError(f"checkpoint '{path}': fs = {fs!r} is not a frame rate")
 
 
 def build_from_checkpoint(data: dict[str, Any], path: str | Path = "checkpoint"):

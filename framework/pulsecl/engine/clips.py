@@ -62,7 +62,8 @@ def load_videos(
     if not root.exists():
         raise DataError(f"data path '{root}' does not exist")
     dataset = open_dataset(root, config.data.dataset)
-    records = select_split(dataset.records(), config.data, split, seed=config.train.seed)
+    records = select_split(dataset.records(), config.data, split, seed=config.train.seed,
+                           literature=dataset.literature_exclusions)
     if not records:
         raise DataError(f"'{root}' has no videos in split '{split}' (after exclusions {config.data.exclude})")
     cache = Path(config.data.cache) if config.data.cache else root / ".pulsecl-cache"

@@ -1,13 +1,20 @@
-"""Evaluation: a trained checkpoint (or a classical method) on every video of a dataset.
+"""Evaluation: a trained model (or a classical method) on every video of a dataset.
 
-Whole-video inference on overlapping windows with Hamming overlap-add (the negative
-branch is never run), heart rate per video and per window, the metrics of
-:mod:`pulsecl_metrics`, and a per-video CSV.
+Each preprocessed video goes through the same pulse extractors as ``pulsecl predict``
+(:mod:`pulsecl.extractors`: the model through the inference engine, at the frame rate
+it was trained at; a classical method on the skin RGB trace), onto the uniform time
+grid of its frame timestamps, and through the same heart-rate analysis
+(:func:`pulsecl.signal.analysis.analyse`): a video gives the heart rate here that
+``predict`` gives for it.  The reference heart rate is the same analysis of the
+reference pulse (or the dataset's mean rate when it has no pulse).  Metrics over videos
+come from the ``metrics`` table (:func:`pulsecl.engine.metrics.summarize_hr`); a
+per-video and a per-window CSV are written beside a JSON summary.
 """
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,10 +23,20 @@ import numpy as np
 
 from pulsecl.config import Config
 from pulsecl.engine.clips import Video
-from pulsecl.engine.inference import infer_signal
-from pulsecl.errors import DataError
+from pulsecl.errors import DataError, SignalError
 
-__all__ = ["VideoResult", "EvalResult", "evaluate_videos", "predict_video_hr", "write_results"]
+__all__ = [
+    "EvalResult",
+    "VideoResult",
+    "classical_pulse",
+    "evaluate_checkpoint",
+    "evaluate_videos",
+    "model_pulse",
+    "print_metrics",
+    "score_pulse",
+    "video_pulse",
+    "write_results",
+]
 
 
 @dataclass
@@ -44,106 +61,88 @@ class EvalResult:
 
 
 def _band(config: Config) -> tuple[float, float]:
-    lo, hi = config.signal.band_bpm
-    return lo / 60.0, hi / 60.0
+    from pulsecl.signal.common import band_hz
+
+    return band_hz(config.signal.band_bpm, what="signal.band_bpm")
 
 
-def hr_of(pulse: np.ndarray, fs: float, config: Config) -> float:
-    """Heart rate (bpm) of a pulse with the config's preset.  The band is passed only
-    when the config changes it, so a preset with a band of its own (rppg-toolbox) keeps
-    it by default."""
-    from pulsecl.signal.api import heart_rate
+def video_pulse(extractor: Any, video: Video, chunk_frames: int = 300) -> tuple[np.ndarray, float]:
+    """``(pulse on the video's uniform time grid (T,), its rate fs)`` from a fresh
+    :mod:`pulsecl.extractors` extractor fed the video's crops chunk by chunk."""
+    from pulsecl.extractors import uniform_grid
 
-    if list(config.signal.band_bpm) == [40.0, 250.0]:
-        return float(heart_rate(pulse, fs, preset=config.signal.preset))
-    return float(heart_rate(pulse, fs, preset=config.signal.preset, band_bpm=tuple(config.signal.band_bpm)))
-
-
-def hr_windows(pulse: np.ndarray, fs: float, config: Config) -> tuple[np.ndarray, np.ndarray]:
-    """(window times s, HR bpm) on sliding windows, with the preset's processing."""
-    from pulsecl.signal.presets import get_preset
-
-    band = None if list(config.signal.band_bpm) == [40.0, 250.0] else _band(config)
-    kw = {} if band is None else {"band_hz": band}
-    return get_preset(config.signal.preset).hr_over_time(pulse, fs, config.signal.window_s, config.signal.stride_s, **kw)
+    extractor.adapt(video.fs)
+    ts = np.asarray(video.timestamps, dtype=np.float64)
+    for s in range(0, video.n_frames, chunk_frames):
+        extractor.feed(np.asarray(video.frames[s : s + chunk_frames]), ts[s : s + chunk_frames])
+    extractor.finish()
+    grid, fs = uniform_grid(ts)
+    return extractor.pulse(grid, fs), fs
 
 
-def model_pulse(backbone, video: Video, config: Config, clip_frames: int, device=None, sampler=None) -> np.ndarray:
-    """Pulse signal (T,) of a whole video from a backbone (and sampler)."""
-    import torch
+def model_pulse(model: Any, video: Video, config: Config | None = None) -> np.ndarray:
+    """Pulse (T,) of a whole video from a :class:`pulsecl.models.PulseModel`, as
+    ``predict`` makes it (windows of the model's length, ``eval.overlap`` of
+    ``config`` or of the model's own config)."""
+    from pulsecl.extractors import ModelPulse
 
-    window = clip_frames
-    if config.eval.window_s:
-        window = int(round(config.eval.window_s * video.fs))
-
-    def run(x):
-        x = x.to(device) if device is not None else x
-        if sampler is not None:
-            x = sampler(x)
-        return backbone(x)
-
-    with torch.no_grad():
-        return infer_signal(run, video.frames, window, overlap=config.eval.overlap, device=device)
+    overlap = (config or model.config).eval.overlap
+    return video_pulse(ModelPulse(model, overlap=overlap), video)[0]
 
 
 def classical_pulse(method: str, video: Video, options: dict | None = None) -> np.ndarray:
-    """Pulse signal (T,) of a whole video from a classical method on its skin RGB trace."""
-    import pulsecl
-    from pulsecl.video import rgb_trace
+    """Pulse (T,) of a whole video from a classical method on its skin RGB trace."""
+    from pulsecl.extractors import TracePulse
 
-    trace = rgb_trace(video.frames)
-    return pulsecl.rgb_to_pulse(trace, video.fs, method=method, **(options or {}))
+    return video_pulse(TracePulse(method, options), video)[0]
 
 
-def _reference_hr(video: Video, config: Config) -> float | None:
-    if video.ppg is not None:
-        return hr_of(video.ppg, video.fs, config)
-    return video.hr
+def _resampled_reference(video: Video) -> np.ndarray | None:
+    """The reference pulse on the video's uniform time grid."""
+    if video.ppg is None:
+        return None
+    from pulsecl.extractors import resample_to_grid, uniform_grid
 
-
-def predict_video_hr(backbone, video: Video, config: Config, clip_frames: int, device=None) -> tuple[float, float]:
-    """(predicted, reference) mean heart rate of one labelled video, bpm."""
-    pulse = model_pulse(backbone, video, config, clip_frames, device)
-    est = hr_of(pulse, video.fs, config)
-    ref = _reference_hr(video, config)
-    if ref is None:
-        raise DataError(f"video '{video.id}' has no reference pulse; validation needs labels")
-    return est, ref
+    ts = np.asarray(video.timestamps, dtype=np.float64)
+    grid, _ = uniform_grid(ts)
+    return resample_to_grid(np.asarray(video.ppg, dtype=np.float64), ts, grid)
 
 
 def score_pulse(pulse: np.ndarray, video: Video, config: Config) -> VideoResult:
-    """Heart rate, per-window heart rate, SNR and MACC of one video's pulse."""
+    """Heart rate, per-window heart rate, SNR and MACC of one video's pulse (on the
+    video's uniform time grid), by :func:`pulsecl.signal.analysis.analyse`."""
+    from pulsecl.extractors import uniform_grid
+    from pulsecl.signal.analysis import analyse
     from pulsecl.signal.quality import macc as quality_macc
     from pulsecl.signal.quality import snr
 
     band = _band(config)
-    hr_pred = hr_of(pulse, video.fs, config)
-    hr_ref = _reference_hr(video, config)
-    windows: list[tuple[float, float, float | None]] = []
-    duration = video.n_frames / video.fs
-    if duration >= config.signal.window_s:
-        t, pred = hr_windows(pulse, video.fs, config)
-        ref_w = [None] * len(t)
-        if video.ppg is not None:
-            _, ref_arr = hr_windows(video.ppg, video.fs, config)
-            ref_w = [float(r) for r in ref_arr]
-        windows = [(float(a), float(b), c) for a, b, c in zip(t, pred, ref_w)]
-    snr_db = float(snr(pulse, video.fs, hr_ref, band)) if hr_ref is not None else None
-    macc = None
-    if video.ppg is not None:
-        macc = float(quality_macc(pulse, video.ppg, video.fs))
-    return VideoResult(video.id, video.subject, video.n_frames, video.fs, hr_pred, hr_ref, snr_db, macc, windows, pulse)
+    sig = config.signal
+    _, fs = uniform_grid(np.asarray(video.timestamps, dtype=np.float64))
+    try:
+        a = analyse(pulse, fs, band, sig.window_s, sig.stride_s, sig.preset)
+        ref = _resampled_reference(video)
+        ref_a = analyse(ref, fs, band, sig.window_s, sig.stride_s, sig.preset) if ref is not None else None
+    except SignalError as exc:
+        raise SignalError(f"video '{video.id}': {exc}") from None
+    hr_ref = ref_a.hr_bpm if ref_a is not None else video.hr
+    ref_w = ref_a.window_hr_bpm if ref_a is not None else [None] * len(a.window_times_s)
+    windows = [(float(t), float(p), None if r is None else float(r))
+               for t, p, r in zip(a.window_times_s, a.window_hr_bpm, ref_w)]
+    snr_db = float(snr(pulse, fs, hr_ref, band)) if hr_ref is not None else None
+    macc = float(quality_macc(pulse, ref, fs)) if ref is not None else None
+    return VideoResult(video.id, video.subject, video.n_frames, fs, a.hr_bpm, hr_ref, snr_db, macc, windows, pulse)
 
 
-def evaluate_videos(videos: list[Video], config: Config, method: str, pulse_fn) -> EvalResult:
+def evaluate_videos(videos: list[Video], config: Config, method: str, pulse_fn: Callable[[Video], np.ndarray]) -> EvalResult:
     """Score ``pulse_fn(video) -> pulse`` on every video; HR metrics over videos."""
-    from pulsecl_metrics import summarize
+    from pulsecl.engine.metrics import summarize_hr
 
     results = [score_pulse(pulse_fn(v), v, config) for v in videos]
     labelled = [r for r in results if r.hr_ref is not None]
     metrics: dict[str, Any] = {"videos": len(results), "labelled": len(labelled)}
     if labelled:
-        metrics.update(summarize(np.array([r.hr_pred for r in labelled]), np.array([r.hr_ref for r in labelled])))
+        metrics.update(summarize_hr(np.array([r.hr_pred for r in labelled]), np.array([r.hr_ref for r in labelled])))
     snrs = [r.snr_db for r in labelled if r.snr_db is not None]
     maccs = [r.macc for r in labelled if r.macc is not None]
     if snrs:
@@ -185,30 +184,25 @@ def _fmt(v) -> str:
 
 
 def evaluate_checkpoint(checkpoint, data, overrides=(), split: str = "all", progress: bool = False) -> EvalResult:
-    """Load a checkpoint, preprocess ``data`` as it was trained, and evaluate."""
-    from pulsecl.config import Config, apply_override, merge
-    from pulsecl.engine.checkpoint import build_from_checkpoint, load_checkpoint
-    from pulsecl.engine.clips import load_videos
+    """Load a checkpoint (or a shipped model, by name), preprocess ``data`` as it was
+    trained, and evaluate."""
+    import copy
 
-    ck = load_checkpoint(checkpoint)
-    config = merge(Config(), _plain_config(ck.get("config", {})), f"checkpoint {checkpoint}")
+    from pulsecl.config import apply_override, validate
+    from pulsecl.engine.clips import load_videos
+    from pulsecl.models import load_model
+
+    model = load_model(checkpoint)
+    config = copy.deepcopy(model.config)
     config.data.root = str(data)
     config.data.cache = ""
     for o in overrides:
         apply_override(config, o)
-    backbone, sampler = build_from_checkpoint(ck, checkpoint)
+    validate(config)
     videos = load_videos(config, data, split=split, labels=True, progress=progress)
-    clip = int(ck.get("clip_frames") or config.data.clip_frames)
-    return evaluate_videos(
-        videos, config, f"checkpoint:{Path(str(checkpoint)).name}",
-        lambda v: model_pulse(backbone, v, config, clip, sampler=sampler),
-    )
-
-
-def _plain_config(d: dict) -> dict:
-    """The checkpoint's config dict, minus run-specific data keys."""
-    d = {k: dict(v) for k, v in d.items() if isinstance(v, dict)}
-    return d
+    if not videos:
+        raise DataError(f"'{data}' has no videos to evaluate in split '{split}'")
+    return evaluate_videos(videos, config, f"checkpoint:{Path(model.label).name}", lambda v: model_pulse(model, v, config))
 
 
 def print_metrics(result: EvalResult) -> None:

@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from einops import rearrange
 
 from pulsecl.errors import ConfigError, SignalError
+from pulsecl.signal.common import DEFAULT_BAND_HZ, band_hz
 
 __all__ = [
     "DEFAULT_BAND_HZ",
@@ -59,9 +60,6 @@ __all__ = [
     "spectrum_on_grid",
 ]
 
-#: The default heart-rate band, 40-250 bpm, in Hz.
-DEFAULT_BAND_HZ: tuple[float, float] = (40.0 / 60.0, 250.0 / 60.0)
-
 
 class Spectrum(NamedTuple):
     """A batch of power spectra.
@@ -78,16 +76,6 @@ class Spectrum(NamedTuple):
 # ---------------------------------------------------------------------------------------
 # Arguments
 # ---------------------------------------------------------------------------------------
-
-
-def band_hz(band_bpm: Sequence[float]) -> tuple[float, float]:
-    """Convert a band ``(low, high)`` in bpm to Hz, checking ``0 < low < high``."""
-    if isinstance(band_bpm, (str, bytes)) or len(band_bpm) != 2:
-        raise ConfigError(f"band_bpm = {band_bpm!r}: give [low, high] in bpm, e.g. [40, 250]")
-    lo, hi = float(band_bpm[0]), float(band_bpm[1])
-    if not 0.0 < lo < hi:
-        raise ConfigError(f"band_bpm = {list(band_bpm)}: need 0 < low < high (bpm)")
-    return lo / 60.0, hi / 60.0
 
 
 def as_fs(

@@ -1,8 +1,11 @@
 """Post-processing presets: from a pulse signal to a heart rate, step by step.
 
-A preset is a named pipeline with three methods, all taking the sampling rate:
+A preset is a named pipeline with four methods, all taking the sampling rate (the
+:class:`pulsecl.protocols.Preset` protocol):
 
 * ``process(pulse, fs, diff=False, band_hz=None)``: the filtered pulse;
+* ``window_rates(segments, fs, band_hz)``: the heart rate (Hz) of each row of already
+  processed windows ``(W, L)``, what :func:`pulsecl.signal.analysis.analyse` calls;
 * ``heart_rate(pulse, fs, diff=False, band_hz=None)``: bpm, a float for ``(T,)`` and an
   array ``(B,)`` for ``(B, T)``;
 * ``hr_over_time(pulse, fs, window_s, stride_s, diff=False, band_hz=None)``: the
@@ -19,8 +22,8 @@ or TS-CAN style models); every preset then integrates it (cumulative sum) first.
     4. Tukey window (alpha 0.25), zero-padding to 8x the length;
     5. largest power-spectrum bin inside the band, refined by a parabola through it
        and its two neighbours.
-    Chosen by measurement (``python benchmarks/hr_presets.py``, see
-    :data:`DEFAULT_CHOICE`): on noisy pulses, whose noise crowds the band's low
+    Chosen by measurement (``python benchmarks/hr_presets.py``; the figures are in
+    ``docs/measurements.md``): on noisy pulses, whose noise crowds the band's low
     edge, the band-pass cuts the error to a third (GREEN: 25 -> 7 bpm MAE); a Tukey
     window keeps most of the narrow main lobe of no window (which separates pulse
     from noise best) with a third of its bias on sinusoids; a Hann window is the most
@@ -67,10 +70,10 @@ from pulsecl.signal.processing import (
     power_spectrum,
     spectral_peak_hz,
 )
+from pulsecl.signal.common import window_starts
 from pulsecl.signal.quality import macc
 
 __all__ = [
-    "DEFAULT_CHOICE",
     "PRESETS",
     "Default",
     "Gideon2021",
@@ -79,38 +82,14 @@ __all__ = [
     "presets",
 ]
 
-#: Why ``default`` is what it is: figures printed by ``python benchmarks/hr_presets.py``
-#: (synthetic pulses from POS, CHROM and GREEN on skin-model traces, 10-s and 20-s
-#: windows at 15 and 30 fps, HR 45-180 bpm, plus pure sinusoids 42-240 bpm over 10 s).
-DEFAULT_CHOICE = """\
-python benchmarks/hr_presets.py --seeds 40 (pulses by POS / CHROM / GREEN from 160
-synthetic skin-model traces each, 10 s and 20 s, 15 and 30 fps, HR 45-180 bpm, drift 0.05):
-MAE bpm, share off by > 5 bpm               POS          CHROM        GREEN
-  default (detrend, band-pass, Tukey .25)   0.73 / 1%    0.21 / 0%    7.2 / 16%
-  detrend, band-pass, Hann                  1.10 / 1%    1.36 / 2%   10.2 / 19%
-  detrend, band-pass, no window             0.19 / 0%    0.19 / 0%    6.5 / 13%
-  detrend, Hann, no band-pass               0.78 / 1%    0.79 / 1%   25.3 / 41%
-  gideon2021                                0.71 / 1%    0.19 / 0%   49.8 / 71%
-  rppg-toolbox                              0.72 / 0%    1.20 / 1%   13.0 / 25%
-Pure sinusoids 42-240 bpm, 10 s at 30 fps, worst error: default 0.089 bpm, with Hann
-0.029, with no window 0.267 (the negative-frequency image pulls the peak), gideon2021
-0.150, rppg-toolbox 1.94 (3.5-bpm bins, no interpolation).  No window won on noisy
-pulses but misses the 0.2-bpm target on sinusoids; Tukey(0.25) is the compromise."""
-
 
 def _integrate(x: np.ndarray, diff: bool) -> np.ndarray:
     return np.cumsum(x, axis=-1) if diff else x
 
 
-def _window_starts(n: int, win: int, step: int) -> np.ndarray:
-    starts = np.arange(0, n - win + 1, step)
-    if starts[-1] != n - win:
-        starts = np.append(starts, n - win)
-    return starts
-
-
 class _Pipeline:
-    """Shared driver: validate, ``process``, then a per-row rate estimator ``_rates``."""
+    """Shared driver: validate, ``process``, then the per-row rate estimator
+    ``window_rates(segments (W, L), fs, band_hz) -> (W,) Hz`` (on processed windows)."""
 
     name = ""
     band_hz: tuple[float, float] = DEFAULT_BAND_HZ
@@ -127,7 +106,7 @@ class _Pipeline:
         """Heart rate in bpm: a float for ``(T,)``, an array ``(B,)`` for ``(B, T)``."""
         x, fs, band = self._prepare(pulse, fs, band_hz)
         y = self.process(x, fs, diff=diff, band_hz=band)
-        rates = self._rates(np.atleast_2d(y), fs, band) * 60.0  # type: ignore[attr-defined]
+        rates = self.window_rates(np.atleast_2d(y), fs, band) * 60.0
         return float(rates[0]) if x.ndim == 1 else rates
 
     def hr_over_time(
@@ -148,10 +127,10 @@ class _Pipeline:
             raise SignalError(f"window_s={window_s!r} and stride_s={stride_s!r} must be positive seconds")
         y = self.process(x, fs, diff=diff, band_hz=band)
         win = min(y.size, int(round(window_s * fs)))
-        starts = _window_starts(y.size, win, max(1, int(round(stride_s * fs))))
+        starts = window_starts(y.size, win, max(1, int(round(stride_s * fs))))
         segs = np.lib.stride_tricks.sliding_window_view(y, win)[starts]  # (W, win)
         as_signal(segs, fs, band, name=f"pulse window of {window_s:g} s")
-        return (starts + win / 2.0) / fs, self._rates(segs, fs, band) * 60.0  # type: ignore[attr-defined]
+        return (starts + win / 2.0) / fs, self.window_rates(segs, fs, band) * 60.0
 
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
@@ -212,7 +191,7 @@ class Default(_Pipeline):
             y = scipy.signal.sosfiltfilt(sos, y, axis=-1)
         return y
 
-    def _rates(self, y: np.ndarray, fs: float, band: tuple[float, float]) -> np.ndarray:
+    def window_rates(self, y: np.ndarray, fs: float, band: tuple[float, float]) -> np.ndarray:
         if self.hr_method == "peak":
             return np.array(
                 [1.0 / np.mean(inter_beat_intervals(detect_peaks(row, fs, band))) for row in y]
@@ -258,7 +237,7 @@ class RppgToolbox(_Pipeline):
             raise SignalError(f"pulse has {y.shape[-1]} samples; rppg-toolbox's filter needs at least 10")
         return scipy.signal.filtfilt(b, a, y, axis=-1)
 
-    def _rates(self, y: np.ndarray, fs: float, band: tuple[float, float]) -> np.ndarray:
+    def window_rates(self, y: np.ndarray, fs: float, band: tuple[float, float]) -> np.ndarray:
         if self.hr_method == "peak":
             out = []
             for row in y:
@@ -313,8 +292,8 @@ class RppgToolbox(_Pipeline):
         r = self.process(ref, fs, diff=diff)
         fs = check_fs(fs)
         band = self._band(None, fs)
-        hr_pred = float(self._rates(np.atleast_2d(p), fs, band)[0] * 60.0)
-        hr_ref = float(self._rates(np.atleast_2d(r), fs, band)[0] * 60.0)
+        hr_pred = float(self.window_rates(np.atleast_2d(p), fs, band)[0] * 60.0)
+        hr_ref = float(self.window_rates(np.atleast_2d(r), fs, band)[0] * 60.0)
         return {
             "hr_pred_bpm": hr_pred,
             "hr_ref_bpm": hr_ref,
@@ -345,7 +324,7 @@ class Gideon2021(_Pipeline):
         y = _integrate(x, diff)
         return y - y.mean(axis=-1, keepdims=True)
 
-    def _rates(self, y: np.ndarray, fs: float, band: tuple[float, float]) -> np.ndarray:
+    def window_rates(self, y: np.ndarray, fs: float, band: tuple[float, float]) -> np.ndarray:
         n = y.shape[-1]
         nfft = self.pad_factor * n
         freqs = np.fft.fftfreq(nfft, 1.0 / fs)[: nfft // 2]
@@ -387,7 +366,7 @@ def get_preset(preset: Any = None, **options: Any) -> Any:
     if not isinstance(preset, str):
         if options:
             raise ConfigError("options can only be given with a preset name, not a preset object")
-        for attr in ("process", "heart_rate", "hr_over_time"):
+        for attr in ("process", "window_rates", "heart_rate", "hr_over_time"):
             if not callable(getattr(preset, attr, None)):
                 raise ConfigError(f"{preset!r} is not a preset: it has no {attr}() method")
         return preset

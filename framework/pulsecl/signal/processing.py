@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.fft
 import scipy.linalg
 import scipy.signal
 
 from pulsecl.errors import SignalError
+from pulsecl.signal.common import DEFAULT_BAND_HZ, parabolic_offset, window_starts
 
 __all__ = [
     "DEFAULT_BAND_HZ",
@@ -49,10 +49,6 @@ __all__ = [
     "smoothness_lambda",
     "spectral_peak_hz",
 ]
-
-#: The default heart-rate band, 40-250 bpm, in Hz.
-DEFAULT_BAND_HZ: tuple[float, float] = (40.0 / 60.0, 250.0 / 60.0)
-
 
 # ----------------------------------------------------------------------------------------
 # Validation
@@ -276,12 +272,11 @@ def power_spectrum(
 ) -> tuple[np.ndarray, np.ndarray]:
     """One-sided power spectral density with zero-padding.
 
-    The (optionally mean-removed, windowed) signal is zero-padded to ``nfft`` samples
-    (default ``ceil(pad_factor * T)``) and transformed; the density is scaled as
-    :func:`scipy.signal.periodogram` scales it (``|X|^2 / (fs * sum(w^2))``, doubled
-    except at DC and Nyquist), so ``power_spectrum(x, fs, nfft=n, demean=False)``
-    equals ``scipy.signal.periodogram(x, fs, nfft=n, detrend=False)``.  Zero-padding
-    samples the same spectrum on a finer grid (``fs / nfft``); it adds no resolution.
+    :func:`scipy.signal.periodogram` with the checks of this module: the (optionally
+    mean-removed, windowed) signal is zero-padded to ``nfft`` samples (default
+    ``ceil(pad_factor * T)``); the density is ``|X|^2 / (fs * sum(w^2))``, doubled
+    except at DC and Nyquist.  Zero-padding samples the same spectrum on a finer grid
+    (``fs / nfft``); it adds no resolution.
 
     Returns:
         ``(freqs_hz, psd)``: shapes ``(F,)`` and ``(F,)`` or ``(B, F)``,
@@ -296,16 +291,9 @@ def power_spectrum(
         nfft = int(math.ceil(pad_factor * n))
     if nfft < n:
         raise SignalError(f"nfft={nfft} is shorter than the signal ({n} samples)")
-    w = scipy.signal.get_window(window, n) if window != "boxcar" else np.ones(n)
-    y = arr - arr.mean(axis=-1, keepdims=True) if demean else arr
-    spec = scipy.fft.rfft(y * w, n=nfft, axis=-1)
-    psd = (spec.real**2 + spec.imag**2) / (fs * float(np.sum(w * w)))
-    if nfft % 2:
-        psd[..., 1:] *= 2
-    else:
-        psd[..., 1:-1] *= 2
-    freqs = scipy.fft.rfftfreq(nfft, 1.0 / fs)
-    return freqs, psd
+    return scipy.signal.periodogram(
+        arr, fs, window=window, nfft=nfft, detrend="constant" if demean else False, axis=-1
+    )
 
 
 def _interpolate_peak(psd: np.ndarray, k: np.ndarray, method: str) -> np.ndarray:
@@ -316,17 +304,10 @@ def _interpolate_peak(psd: np.ndarray, k: np.ndarray, method: str) -> np.ndarray
     rows = np.arange(psd.shape[0])
     a, b, c = psd[rows, k - 1], psd[rows, k], psd[rows, k + 1]
     if method == "parabolic":
-        denom = a - 2 * b + c
-        with np.errstate(divide="ignore", invalid="ignore"):
-            off = np.where(denom < 0, 0.5 * (a - c) / denom, 0.0)
-        return np.clip(off, -0.5, 0.5)
+        return parabolic_offset(a, b, c)
     if method == "gaussian":  # parabola through the log-powers
         tiny = np.finfo(float).tiny
-        la, lb, lc = (np.log(np.maximum(v, tiny)) for v in (a, b, c))
-        denom = la - 2 * lb + lc
-        with np.errstate(divide="ignore", invalid="ignore"):
-            off = np.where(denom < 0, 0.5 * (la - lc) / denom, 0.0)
-        return np.clip(off, -0.5, 0.5)
+        return parabolic_offset(*(np.log(np.maximum(v, tiny)) for v in (a, b, c)))
     raise SignalError(
         f"unknown peak interpolation '{method}' (choose parabolic, gaussian or none)"
     )
@@ -400,10 +381,7 @@ def hr_over_time(
     n = arr.size
     win = min(n, max(2, int(round(window_s * fs))))
     step = max(1, int(round(stride_s * fs)))
-    starts = list(range(0, n - win + 1, step))
-    if starts[-1] != n - win:
-        starts.append(n - win)
-    starts_arr = np.asarray(starts)
+    starts_arr = window_starts(n, win, step)
     # (W, win) windows; a strided view, copied once by the FFT
     segs = np.lib.stride_tricks.sliding_window_view(arr, win)[starts_arr]
     as_signal(segs, fs, band, name="pulse window")
@@ -444,11 +422,7 @@ def detect_peaks(
     inner = (idx > 0) & (idx < arr.size - 1)
     if inner.any():
         k = idx[inner]
-        a, b, c = arr[k - 1], arr[k], arr[k + 1]
-        denom = a - 2 * b + c
-        with np.errstate(divide="ignore", invalid="ignore"):
-            off = np.where(denom < 0, 0.5 * (a - c) / denom, 0.0)
-        pos[inner] += np.clip(off, -0.5, 0.5)
+        pos[inner] += parabolic_offset(arr[k - 1], arr[k], arr[k + 1])
     return pos / fs
 
 

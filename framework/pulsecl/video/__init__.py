@@ -19,14 +19,17 @@ from pulsecl.video.sources import (
     VideoFileSource,
     open_source,
 )
+from pulsecl.video.streams import FrameIteratorSource, PrefetchSource
 
 __all__ = [
     "ArraySource",
     "CameraSource",
     "Clip",
     "CropStream",
+    "FrameIteratorSource",
     "FrameSource",
     "ImageFolderSource",
+    "PrefetchSource",
     "VideoFileSource",
     "iter_crops",
     "open_source",

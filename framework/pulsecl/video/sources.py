@@ -470,8 +470,10 @@ def open_source(
     """Open a frame source.
 
     ``source``: a video file path; a folder of images; a camera index (int); a numpy
-    array (T, H, W, 3) (then ``fs`` or ``timestamps=`` is required); or a
-    :class:`FrameSource` (returned as is).  ``fs`` overrides the frame rate where the
+    array (T, H, W, 3) (then ``fs`` or ``timestamps=`` is required); an iterator of
+    frames (H, W, 3) or chunks (n, H, W, 3) (then ``fs`` is required,
+    :class:`pulsecl.video.streams.FrameIteratorSource`); or a :class:`FrameSource`
+    (returned as is).  ``fs`` overrides the frame rate where the
     source lacks or misstates one.  Extra ``options`` go to the source class
     (``timestamps`` for folders and arrays, ``max_frames``/``duration`` for cameras).
     """
@@ -485,6 +487,17 @@ def open_source(
         return ArraySource(source, fs=fs, chunk_frames=chunk_frames, **options)
     if isinstance(source, str) and source.isdigit() and not Path(source).exists():
         return CameraSource(int(source), chunk_frames=chunk_frames, fs=fs, **options)
+    if not isinstance(source, (str, os.PathLike)):
+        from collections.abc import Iterable
+
+        from pulsecl.video.streams import FrameIteratorSource
+
+        if isinstance(source, Iterable):
+            return FrameIteratorSource(source, fs, chunk_frames=chunk_frames, name=type(source).__name__)
+        raise DataError(
+            f"cannot read frames from {type(source).__name__}; give a video path, an image folder, "
+            "a camera index, an array (T, H, W, 3) or an iterator of frames"
+        )
     p = Path(source)
     if p.is_dir():
         if not _image_files(p):

@@ -1,5 +1,8 @@
 """A weighted sum of registered losses, built from the config's ``[loss]`` section.
 
+The core names no loss: every term is built through the ``losses`` table, so a
+plugin's losses train exactly as the built-in ones do.
+
 ``combine({"mvtl": 1.0, "bandwidth": 1.0}, {"mvtl": {"pad_factor": 2}})`` builds each
 named loss through the registry (``pulsecl.build("losses", name, **options)``) and
 returns a :class:`CombinedLoss` whose forward gives ``(total, terms)``:
@@ -24,7 +27,7 @@ from torch import nn
 
 from pulsecl.errors import ConfigError, UnknownComponentError
 
-__all__ = ["CombinedLoss", "combine"]
+__all__ = ["CombinedLoss", "combine", "reads"]
 
 
 class CombinedLoss(nn.Module):
@@ -73,6 +76,12 @@ class CombinedLoss(nn.Module):
 
 def _keys(module: nn.Module, attr: str) -> tuple[str, ...]:
     return tuple(getattr(module, attr, ()) or ())
+
+
+def reads(loss: CombinedLoss, key: str) -> list[str]:
+    """Names of the terms of ``loss`` that require input ``key`` (e.g. ``"target"``:
+    the supervised ones)."""
+    return [name for name, m in loss.terms.items() if key in _keys(m, "requires")]
 
 
 def combine(

@@ -1,0 +1,183 @@
+"""The result of :func:`pulsecl.predict`: heart rate, pulse, quality, and its files.
+
+:class:`Prediction` holds what was found in one recording and writes it:
+``pulse.csv`` (the waveform), ``hr.csv`` (heart rate, SNR and IPR per window),
+``summary.json`` and ``plot.png``, each atomically, everything rendered before the
+first file is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pulsecl._version import __version__
+from pulsecl.errors import DataError
+from pulsecl.signal.common import DEFAULT_BAND_BPM
+
+__all__ = ["Prediction"]
+
+
+def _num(v: float, digits: int = 3) -> float | None:
+    return round(float(v), digits) if math.isfinite(float(v)) else None
+
+
+@dataclass
+class Prediction:
+    """What :func:`pulsecl.predict` found in one recording.
+
+    Heart rates in bpm, times in seconds from the first frame, ``fs`` in Hz (the
+    measured mean frame rate; the pulse is on a uniform grid at that rate).
+    """
+
+    hr_bpm: float  # mean heart rate
+    fs: float
+    pulse: np.ndarray  # (T,) pulse waveform
+    times_s: np.ndarray  # (T,) its times
+    window_times_s: np.ndarray  # (W,) window centres
+    window_hr_bpm: np.ndarray  # (W,) tracked heart rate (robust to a few bad windows)
+    window_peak_bpm: np.ndarray  # (W,) each window's own spectral peak
+    window_snr_db: np.ndarray  # (W,)
+    window_ipr: np.ndarray  # (W,)
+    spectrum_bpm: np.ndarray  # (F,) in-band frequencies of the average spectrum
+    spectrum: np.ndarray  # (F,) average of the windows' normalised spectra
+    frames_read: int
+    frames_without_face: int
+    source: str
+    method: str | None = None
+    checkpoint: str | None = None
+    band_bpm: tuple[float, float] = DEFAULT_BAND_BPM
+    roi: str = "face"
+    window_s: float = 10.0
+    stride_s: float = 1.0
+    version: str = __version__
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def duration_s(self) -> float:
+        return self.pulse.size / self.fs
+
+    @property
+    def snr_db(self) -> float:
+        """Median SNR over the windows (dB)."""
+        return float(np.median(self.window_snr_db))
+
+    @property
+    def ipr(self) -> float:
+        """Median IPR over the windows."""
+        return float(np.median(self.window_ipr))
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON summary (plain types)."""
+        return {
+            "hr_bpm": _num(self.hr_bpm),
+            "snr_db": _num(self.snr_db),
+            "ipr": _num(self.ipr, 4),
+            "fs": _num(self.fs, 4),
+            "duration_s": _num(self.duration_s),
+            "frames_read": int(self.frames_read),
+            "frames_without_face": int(self.frames_without_face),
+            "source": self.source,
+            "method": self.method,
+            "checkpoint": self.checkpoint,
+            "band_bpm": [round(float(v), 6) for v in self.band_bpm],
+            "roi": self.roi,
+            "window_s": float(self.window_s),
+            "stride_s": float(self.stride_s),
+            "pulsecl_version": self.version,
+            **self.extra,
+            "windows": [
+                {"t_s": _num(t), "hr_bpm": _num(h), "peak_bpm": _num(k), "snr_db": _num(s), "ipr": _num(i, 4)}
+                for t, h, k, s, i in zip(self.window_times_s, self.window_hr_bpm, self.window_peak_bpm,
+                                         self.window_snr_db, self.window_ipr)
+            ],
+        }
+
+    def pulse_csv(self) -> str:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["t_s", "pulse"])
+        w.writerows(zip(np.char.mod("%.4f", self.times_s), np.char.mod("%.6g", self.pulse)))
+        return buf.getvalue()
+
+    def hr_csv(self) -> str:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["t_s", "hr_bpm", "peak_bpm", "snr_db", "ipr"])
+        for t, h, k, s, i in zip(self.window_times_s, self.window_hr_bpm, self.window_peak_bpm,
+                                 self.window_snr_db, self.window_ipr):
+            w.writerow([f"{t:.3f}", f"{h:.3f}", f"{k:.3f}", f"{s:.3f}", f"{i:.4f}"])
+        return buf.getvalue()
+
+    def figure_png(self) -> bytes:
+        """PNG of the waveform, the heart rate over time and the average spectrum."""
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(9, 8), dpi=100, layout="constrained")
+        ax1, ax2, ax3 = fig.subplots(3, 1)
+        shown = self.times_s <= self.times_s[0] + 30.0  # the first 30 s of the waveform
+        ax1.plot(self.times_s[shown], self.pulse[shown], lw=0.8, color="tab:red")
+        ax1.set(xlabel="time (s)", ylabel="pulse (a.u.)",
+                title=f"{Path(self.source).name}: {self.hr_bpm:.1f} bpm ({self.label})")
+        ax2.plot(self.window_times_s, self.window_hr_bpm, "o-", ms=3, lw=1)
+        ax2.axhline(self.hr_bpm, color="k", ls="--", lw=0.8, label=f"mean {self.hr_bpm:.1f} bpm")
+        ax2.set(xlabel="time (s)", ylabel="heart rate (bpm)", title=f"heart rate on {self.window_s:g}-s windows")
+        ax2.legend(loc="upper right")
+        twin = ax2.twinx()
+        twin.plot(self.window_times_s, self.window_snr_db, color="tab:green", lw=0.8, alpha=0.7)
+        twin.set_ylabel("SNR (dB)", color="tab:green")
+        ax3.plot(self.spectrum_bpm, self.spectrum, color="tab:blue")
+        ax3.axvline(self.hr_bpm, color="k", ls="--", lw=0.8)
+        ax3.set(xlabel="heart rate (bpm)", ylabel="normalised power", title="average spectrum of the windows")
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        return buf.getvalue()
+
+    @property
+    def label(self) -> str:
+        return f"checkpoint {Path(self.checkpoint).name}" if self.checkpoint else f"method {self.method}"
+
+    def write(self, out_dir: str | os.PathLike[str] | None = None, json_path: str | os.PathLike[str] | None = None,
+              plot: bool = True) -> dict[str, Path]:
+        """Write ``pulse.csv``, ``hr.csv``, ``summary.json`` and ``plot.png`` to
+        ``out_dir`` and/or the summary to ``json_path``, each atomically; everything is
+        rendered before the first file is written."""
+        from pulsecl.io import atomic_write, write_json, write_text
+
+        files: dict[str, Any] = {}
+        summary = self.summary()
+        if out_dir is not None:
+            out = Path(out_dir)
+            if out.exists() and not out.is_dir():
+                raise DataError(f"--out '{out}' exists and is not a folder; give a folder")
+            files["pulse"] = (out / "pulse.csv", self.pulse_csv())
+            files["hr"] = (out / "hr.csv", self.hr_csv())
+            files["summary"] = (out / "summary.json", summary)
+            if plot:
+                files["plot"] = (out / "plot.png", self.figure_png())
+        if json_path is not None:
+            jp = Path(json_path)
+            if jp.is_dir():
+                raise DataError(f"--json '{jp}' is a folder; give a file name")
+            files["json"] = (jp, summary)
+        paths: dict[str, Path] = {}
+        for key, (path, content) in files.items():
+            if isinstance(content, bytes):
+                with atomic_write(path, "wb") as fh:
+                    fh.write(content)
+            elif isinstance(content, str):
+                write_text(path, content)
+            else:
+                write_json(path, content)
+            paths[key] = path
+        return paths
