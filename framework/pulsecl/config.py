@@ -35,6 +35,7 @@ __all__ = [
     "Config",
     "PRESETS_DIR",
     "apply_override",
+    "check_type",
     "config_hash",
     "config_to_dict",
     "dump_toml",
@@ -252,6 +253,21 @@ def _check_value(value: Any, tp: Any, key: str, origin: str) -> Any:
     )
 
 
+def check_type(value: Any, tp: Any, key: str, origin: str, what: str | None = None) -> Any:
+    """``value`` checked against the annotation ``tp`` (``int``, ``float``, ``str``,
+    ``bool``, ``list[...]``, ``dict[str, ...]``, unions, ``Any``; ints are accepted and
+    converted where a float is wanted, bools are never numbers): the one type check of
+    pulsecl's TOML files (configs and bench suites).  A mismatch raises ConfigError
+    ``"<origin>: '<key>' must be <what>, got <type> <value>"``; ``what`` defaults to the
+    type's name."""
+    try:
+        return _check_value(value, tp, key, origin)
+    except ConfigError:
+        if what is None:
+            raise
+        raise ConfigError(f"{origin}: '{key}' must be {what}, got {type(value).__name__} {value!r}") from None
+
+
 def _merge_section(section: Any, values: dict[str, Any], name: str, origin: str) -> None:
     known = [f.name for f in dataclasses.fields(section)]
     for key, value in values.items():
@@ -368,32 +384,15 @@ def config_hash(config: Config) -> str:
     return hashlib.sha256(blob).hexdigest()[:12]
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
-
-
-def _toml_key(key: str) -> str:
-    return key if key.replace("_", "").replace("-", "").isalnum() else json.dumps(key)
-
-
 def dump_toml(config: Config) -> str:
-    """The config as TOML, one commented table per section."""
-    lines: list[str] = []
+    """The config as TOML (written by ``tomli_w``), each section under a comment saying
+    what it holds; it loads back to the same config."""
+    import tomli_w
+
+    parts: list[str] = []
     for section in dataclasses.fields(config):
         obj = getattr(config, section.name)
         doc = (type(obj).__doc__ or "").strip().splitlines()[0]
-        lines.append(f"[{section.name}]  # {doc}" if doc else f"[{section.name}]")
-        for f in dataclasses.fields(obj):
-            lines.append(f"{f.name} = {_toml_value(getattr(obj, f.name))}")
-        lines.append("")
-    return "\n".join(lines)
+        body = tomli_w.dumps({section.name: dataclasses.asdict(obj)}).strip()
+        parts.append(f"# [{section.name}]: {doc}\n{body}" if doc else body)
+    return "\n\n".join(parts) + "\n"

@@ -46,7 +46,7 @@ def test_config_show_prints_resolved_config(tmp_path, capsys):
     path.write_text("[train]\nepochs = 4\n")
     assert main(["config", "show", str(path), "--set", "train.batch_size=2"]) == 0
     out = capsys.readouterr().out
-    assert "[train]  # Optimisation." in out
+    assert "# [train]: Optimisation.\n[train]\n" in out
     assert "epochs = 4" in out and "batch_size = 2" in out
 
 

@@ -256,3 +256,24 @@ def test_unregister_removes_components(make_dist):
     pm.unregister(name="acme")
     assert "third-party-net" not in pm.table("backbones")
     assert "acme" not in pm.info
+
+
+def test_the_core_imports_no_built_in_plugin():
+    """framework/pulsecl reaches built-in plugins only through the registry: no module of
+    the core imports one (BUILTIN_PLUGINS names them only to register them)."""
+    import ast
+    from pathlib import Path
+
+    from pulsecl.plugins import BUILTIN_PLUGINS
+
+    core = Path(pulsecl.__file__).parent
+    plugin_modules = set(BUILTIN_PLUGINS.values())
+    found = []
+    for path in sorted(core.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            for name in names:
+                if name.split(".")[0] in plugin_modules:
+                    found.append(f"{path.relative_to(core)}: {name}")
+    assert found == []

@@ -178,3 +178,44 @@ def test_without_augmentation_best_is_chosen_by_ipr_alone(tiny_dataset, tmp_path
     epochs = list(csv.DictReader(open(tmp_path / "r" / "epochs.csv")))
     assert set(epochs[0]) == {"epoch", "step", "loss", "ipr", "best"}
     assert res.best_score == pytest.approx(float(epochs[0]["ipr"]), rel=1e-9)
+
+
+class _OwnLosses:
+    """A third-party plugin that brings its own losses (the built-in ones are disabled)."""
+
+    class PeakShare(torch.nn.Module):
+        """1 - the largest bin's share of the signal's power spectrum."""
+
+        requires = ("signal",)
+
+        def forward(self, inputs):
+            power = torch.fft.rfft(inputs["signal"] - inputs["signal"].mean(-1, keepdim=True)).abs().square()
+            return (1.0 - power.max(-1).values / power.sum(-1).clamp_min(1e-12)).mean()
+
+    class Match(torch.nn.Module):
+        requires = ("signal", "target")
+
+        def forward(self, inputs):
+            return (inputs["signal"] - inputs["target"]).square().mean()
+
+    @pulsecl.hookimpl
+    def pulsecl_register_losses(self, registry):
+        registry.add("peak_share", self.PeakShare)
+        registry.add("match", self.Match)
+
+
+@pytest.mark.parametrize("mode, loss", [("contrastive", "peak_share"), ("supervised", "match")])
+def test_training_needs_no_built_in_loss_plugin(tiny_dataset, tmp_path, monkeypatch, mode, loss):
+    from pulsecl.plugins import reset_plugin_manager
+
+    monkeypatch.setenv("PULSECL_DISABLE_PLUGINS", "losses")
+    reset_plugin_manager()
+    pm = get_plugin_manager()
+    assert "mvtl" not in pm.components("losses")
+    pm.register(_OwnLosses(), "own-losses")
+    config = load_config(None, [*TINY, f"train.mode={mode}", f"loss.weights={{{loss} = 1.0}}", "views.augment=''",
+                                "data.val_fraction=0.5"])
+    res = train(config, tiny_dataset, tmp_path / mode, progress=False, log=None)
+    assert res.steps == 4 and (tmp_path / mode / "best.pt").is_file()
+    rows = list(csv.DictReader(open(tmp_path / mode / "log.csv")))
+    assert loss in rows[0] and float(rows[0][loss]) >= 0

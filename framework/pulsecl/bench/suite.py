@@ -58,6 +58,7 @@ import hashlib
 import json
 import re
 import sys
+import typing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from pulsecl.config import check_type
 from pulsecl.errors import ConfigError, PulseclError, did_you_mean
 
 __all__ = [
@@ -320,16 +322,13 @@ def _unknown(origin: str, where: str, key: str, known: tuple[str, ...] | list[st
 
 
 def _typed(origin: str, key: str, value: Any, kind: type | tuple[type, ...], what: str) -> Any:
-    ok = isinstance(value, kind) and not (isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)))
-    if not ok:
-        raise ConfigError(f"{origin}: '{key}' must be {what}, got {type(value).__name__} {value!r}")
-    return value
+    """``value`` of type ``kind`` (a type or a tuple of types), by the config's check."""
+    tp = typing.Union[kind] if isinstance(kind, tuple) else kind  # noqa: UP007 - a runtime union of given types
+    return check_type(value, tp, key, origin, what)
 
 
 def _str_list(origin: str, key: str, value: Any) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{origin}: '{key}' must be a list of \"section.key=value\" strings, got {value!r}")
-    return list(value)
+    return check_type(value, list[str], key, origin, 'a list of "section.key=value" strings')
 
 
 def _check_name(origin: str, table: str, name: str) -> None:

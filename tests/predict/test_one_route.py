@@ -1,0 +1,75 @@
+"""One route: the same clip gives the same heart rate from predict, live, evaluate and
+bench, for a classical method and for a checkpoint."""
+
+from __future__ import annotations
+
+import io
+import json
+import textwrap
+
+import pytest
+
+import pulsecl
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """One synthetic subject, 12 s at 30 fps (UBFC-rPPG layout)."""
+    from pulsecl.synthetic import generate
+
+    root = tmp_path_factory.mktemp("one-route")
+    generate(root, n=1, seed=21, duration=12.0, fps=30.0, width=160, height=120, hr_range=(55, 110))
+    return root
+
+
+def _routes(video_path, root, tmp_path, method=None, checkpoint=None):
+    from pulsecl.bench import load_suite, run_suite
+    from pulsecl.config import load_config
+    from pulsecl.engine.clips import load_videos
+    from pulsecl.engine.evaluate import classical_pulse, evaluate_videos, model_pulse
+    from pulsecl.live import live
+    from pulsecl.models import load_model
+
+    kw = {"method": method} if method else {"checkpoint": checkpoint}
+    hr = {"predict": pulsecl.predict(video_path, **kw).hr_bpm}
+    hr["live"] = live(str(video_path), on_reading=lambda r: None, stream_out=io.StringIO(), **kw).hr_bpm
+    if method:
+        config = load_config(None, ["data.exclude=[]", f"data.cache={tmp_path / 'cache'}"])
+        fn = lambda v: classical_pulse(method, v)  # noqa: E731
+        suite_method = f'kind = "classical"\nmethod = "{method}"'
+    else:
+        model = load_model(checkpoint)
+        config = model.config
+        config.data.exclude, config.data.cache = [], str(tmp_path / "cache")
+        fn = lambda v: model_pulse(model, v, config)  # noqa: E731
+        suite_method = f'kind = "checkpoint"\npath = "{checkpoint}"'
+    videos = load_videos(config, root)
+    hr["evaluate"] = evaluate_videos(videos, config, "x", fn).videos[0].hr_pred
+    suite = tmp_path / "suite.toml"
+    suite.write_text(textwrap.dedent(f"""
+        [suite]
+        name = "one-route"
+        set = ["data.exclude=[]"]
+        [datasets.d]
+        path = "{root}"
+        [methods.m]
+        """) + suite_method + "\n")
+    out = tmp_path / "bench"
+    run_suite(load_suite(suite), out, progress=False, log=None, report=False)
+    record = json.loads((out / "cells" / next(p.name for p in (out / "cells").iterdir())).read_text())
+    hr["bench"] = record["videos"][0]["hr_pred"]
+    return hr
+
+
+def test_a_classical_method_gives_one_heart_rate_on_every_route(dataset, tmp_path):
+    video = dataset / "subject1" / "vid.avi"
+    hr = _routes(video, dataset, tmp_path, method="pos")
+    assert max(hr.values()) - min(hr.values()) < 1e-6, hr
+    truth = json.loads((dataset / "subject1" / "params.json").read_text())["hr_mean_bpm"]
+    assert abs(hr["predict"] - truth) < 2.0
+
+
+def test_a_checkpoint_gives_one_heart_rate_on_every_route(dataset, tmp_path, make_checkpoint):
+    video = dataset / "subject1" / "vid.avi"
+    hr = _routes(video, dataset, tmp_path, checkpoint=make_checkpoint())
+    assert max(hr.values()) - min(hr.values()) < 1e-3, hr
