@@ -97,7 +97,7 @@ class ModelConfig:
 
     backbone: str = "physnet"  # backbone plugin
     # chromatic input: 12 vs 22 bpm MAE on periodic-motion clips, same on still clips
-    # (benchmarks/proof_selfsupervised.py); temporal is what FACTS.md found first.
+    # (benchmarks/proof_selfsupervised.py); temporal is what docs/background.md found first.
     options: dict[str, Any] = field(default_factory=lambda: {"channels": 32, "norm": "chromatic"})
     sampler: str = "identity"  # sampler plugin (identity | saliency)
     sampler_options: dict[str, Any] = field(default_factory=dict)

@@ -22,7 +22,7 @@ The network is fully convolutional in time: poolings round up (``ceil_mode``) an
 decoder interpolates to the exact lengths the encoder saw, so any clip length
 ``T >= MIN_FRAMES`` and any frame size give an output of exactly T samples.  That is
 what lets the contrastive negative be run at its own, shorter length instead of being
-zero-padded (FACTS.md, "Weak points").
+zero-padded (docs/background.md, "Weak points").
 
 Input normalisation (``norm``), inside the module, per sample:
 
@@ -31,7 +31,7 @@ Input normalisation (``norm``), inside the module, per sample:
 * ``"temporal"``: per pixel and channel, ``x / mean_over_time(x) - 1``: the relative
   change of each pixel's colour, which is what the pulse modulates.  In a quick
   experiment on this project's machines it was needed for learning to take off
-  (FACTS.md).
+  (docs/background.md).
 * ``"chromatic"``: per pixel, the chromaticity ``x / sum_over_channels(x)`` and then its
   relative change over time as in ``"temporal"``.  Brightness changes that scale all
   three channels alike (shading from head motion, illumination drift) cancel; the

@@ -16,7 +16,7 @@ For every frame:
 3. the ``g x g`` grid is interpolated to the frame size and the frame is resampled with
    ``grid_sample``.
 
-Unlike the reference implementation (FACTS.md, "Weak points") the Gaussian kernel is a
+Unlike the reference implementation (docs/background.md, "Weak points") the Gaussian kernel is a
 fixed buffer, never trained, and the two regularisers are on by default:
 
 * sparsity: the entropy of ``S`` over the grid divided by ``log(g^2)`` (1 for a uniform

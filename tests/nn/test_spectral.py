@@ -118,7 +118,7 @@ def test_resample_signal_keeps_a_band_limited_sine(length):
 
 
 def test_resample_signal_removes_what_would_alias():
-    """FACTS.md's case: 140 bpm at 6 fps shortened by r = 1.5 should be 210 bpm, above
+    """docs/background.md's case: 140 bpm at 6 fps shortened by r = 1.5 should be 210 bpm, above
     the Nyquist rate (180 bpm).  Plain linear interpolation folds it to 150 bpm; the
     anti-aliased resampling removes it instead."""
     fs = 6.0

@@ -27,7 +27,7 @@ Temporal resampling
     output sits at ``(k + 0.5) * T / L - 0.5`` input samples, the convention of
     ``torch.nn.functional.interpolate(align_corners=False)``.  ``antialias=False``
     falls back to linear interpolation with no low-pass (the reference
-    implementation's trilinear resampling, which aliases: FACTS.md, "Weak points").
+    implementation's trilinear resampling, which aliases: docs/background.md, "Weak points").
 """
 
 from __future__ import annotations
