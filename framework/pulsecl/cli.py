@@ -26,6 +26,7 @@ COMMANDS: tuple[str, ...] = (
     "pulsecl.commands.train",
     "pulsecl.commands.evaluate",
     "pulsecl.commands.predict",
+    "pulsecl.commands.models",
     "pulsecl.commands.export",
     "pulsecl.commands.bench",
     "pulsecl.commands.demo",

@@ -106,6 +106,7 @@ def live(
     method: str | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
     *,
+    model: str | None = None,
     update_s: float = 1.0,
     duration: float | None = None,
     out: str | os.PathLike[str] | None = None,
@@ -119,7 +120,7 @@ def live(
     Args:
         source: a camera index (int), or a :class:`~pulsecl.video.FrameSource` (e.g. a
             fake camera in tests), a path, an array or an iterator.
-        fs, method, checkpoint: as :func:`pulsecl.predictor.predict`.
+        fs, method, checkpoint, model: as :func:`pulsecl.predictor.predict`.
         update_s: seconds of stream time between readings.
         duration: stop after this many seconds of stream time (None: until Ctrl-C or the
             end of the source).
@@ -144,7 +145,7 @@ def live(
 
     if not update_s > 0:
         raise SignalError(f"update every {update_s!r} s: give a positive number of seconds")
-    s = setup(method, checkpoint, **options)
+    s = setup(method, checkpoint, model=model, **options)
     window_s = float(s.config.signal.window_s)
     if isinstance(source, (int, np.integer)) or (isinstance(source, str) and source.isdigit() and not os.path.exists(source)):
         src: Any = _open_camera(int(source), fs)

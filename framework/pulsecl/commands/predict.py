@@ -1,7 +1,7 @@
 """``pulsecl predict VIDEO | --camera N``: heart rate from a video or a live camera.
 
-Face crops, then a classical method (``--method``, default POS) or a trained backbone
-(``--checkpoint``), then the pulse, heart rate over time on sliding windows with SNR
+Face crops, then a classical method (``--method``, default POS) or a trained model
+(``--checkpoint`` file or run folder, ``--model`` a model shipped with pulsecl), then the pulse, heart rate over time on sliding windows with SNR
 and IPR per window, and the mean heart rate, which is printed.  ``--out DIR`` writes
 ``pulse.csv``, ``hr.csv``, ``summary.json`` and ``plot.png``; ``--json FILE`` the
 summary alone.  Nothing is written unless the whole video was analysed.
@@ -32,6 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     how = p.add_mutually_exclusive_group()
     how.add_argument("--method", default=None, help="classical method (default pos; see `pulsecl plugins`)")
     how.add_argument("--checkpoint", metavar="CKPT", default=None, help="trained checkpoint (file or run folder)")
+    how.add_argument("--model", metavar="NAME", default=None,
+                     help="a trained model shipped with pulsecl, by name (`pulsecl models` lists them)")
     p.add_argument("--out", metavar="DIR", default=None, help="write pulse.csv, hr.csv, summary.json, plot.png here")
     p.add_argument("--json", metavar="FILE", default=None, help="write the JSON summary to FILE")
     p.add_argument("--roi", choices=["face", "full"], default=None,
@@ -42,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stride", type=float, metavar="S", default=None, help="its stride, seconds (signal.stride_s)")
     p.add_argument("--preset", default=None, help="post-processing preset (signal.preset)")
     p.add_argument("--fs", type=float, default=None, help="frame rate in Hz, for sources that do not carry one")
-    p.add_argument("--device", default=None, help="torch device for --checkpoint (auto, cpu, cuda)")
+    p.add_argument("--device", default=None, help="torch device for --checkpoint/--model (auto, cpu, cuda)")
     p.add_argument("--duration", type=float, metavar="S", default=None, help="--camera: stop after S seconds")
     p.add_argument("--config", metavar="FILE", default=None, help="TOML config file or preset")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", dest="overrides",
@@ -73,13 +75,13 @@ def run(args: argparse.Namespace) -> int:
     if args.camera is not None:
         from pulsecl.live import live
 
-        result = live(args.camera, fs=args.fs, method=args.method, checkpoint=args.checkpoint,
+        result = live(args.camera, fs=args.fs, method=args.method, checkpoint=args.checkpoint, model=args.model,
                       duration=args.duration, **options)
         paths = result.write(args.out, args.json, plot=not args.no_plot) if (args.out or args.json) else {}
     else:
         from pulsecl.predictor import predict
 
-        result = predict(args.video, fs=args.fs, method=args.method, checkpoint=args.checkpoint,
+        result = predict(args.video, fs=args.fs, method=args.method, checkpoint=args.checkpoint, model=args.model,
                          progress=not args.no_progress, **options)
         paths = result.write(args.out, args.json, plot=not args.no_plot) if (args.out or args.json) else {}
     print(
