@@ -211,6 +211,7 @@ def predict(
         CheckpointError: a missing, altered or mismatched checkpoint, an unknown model.
         ConfigError: bad settings.
     """
+    from pulsecl.signal.processing import preload_scipy
     from pulsecl.video import PrefetchSource, open_source
     from pulsecl.video.pipeline import CropStream
 
@@ -220,6 +221,7 @@ def predict(
     label = src.path or src.name
     check_rate(src.fs, s.band_hz, f"'{label}'")
     s.extractor.adapt(src.fs)
+    preload_scipy()  # its import overlaps decoding; the analysis at the end needs it
     stream = CropStream(PrefetchSource(src) if prefetch else src, s.config.preprocess, progress=progress)
     for crops, ts in stream:
         s.extractor.feed(crops, ts)

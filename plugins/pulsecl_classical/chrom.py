@@ -15,8 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import scipy.ndimage
-import scipy.signal
 
 from pulsecl.errors import SignalError
 from pulsecl.signal.processing import check_fs
@@ -60,6 +58,9 @@ class CHROM:
 
     def __call__(self, trace: Any, fs: float) -> np.ndarray:
         band = band_from_bpm(self.band_bpm, check_fs(fs))
+        import scipy.ndimage
+        import scipy.signal
+
         sos = scipy.signal.butter(self.order, band, btype="bandpass", fs=fs, output="sos")
         padlen = 3 * (2 * len(sos) + 1)
         rgb, fs = check_trace(

@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import scipy.signal
 
 from pulsecl.errors import SignalError
 from pulsecl.signal.processing import check_fs
@@ -115,6 +114,8 @@ class ICA:
         # Pre-filter from half the band's lowest frequency: drift out, the band's low
         # edge untouched (filtering at the edge itself let the second harmonic win at
         # 45 bpm in 3 of 128 test traces; from half the edge, in none).
+        import scipy.signal
+
         sos = scipy.signal.butter(2, (band[0] / 2, band[1]), btype="bandpass", fs=fs, output="sos")
         padlen = 3 * (2 * len(sos) + 1)
         rgb, fs = check_trace(

@@ -56,7 +56,6 @@ import math
 from typing import Any
 
 import numpy as np
-import scipy.signal
 
 from pulsecl.errors import ConfigError, SignalError, did_you_mean
 from pulsecl.signal.processing import (
@@ -187,6 +186,8 @@ class Default(_Pipeline):
         if self.detrend_hz is not None:
             y = detrend(y, fs, self.detrend_hz)
         if self.bandpass_order is not None or self.hr_method == "peak":
+            import scipy.signal
+
             sos = scipy.signal.butter(self.bandpass_order or 2, band, btype="bandpass", fs=fs, output="sos")
             y = scipy.signal.sosfiltfilt(sos, y, axis=-1)
         return y
@@ -232,6 +233,8 @@ class RppgToolbox(_Pipeline):
         """Cumulative sum (``diff``), detrend (``lam``), first-order ``filtfilt``."""
         x, fs, band = self._prepare(pulse, fs, band_hz)
         y = detrend(_integrate(x, diff), fs, lam=self.lam)
+        import scipy.signal
+
         b, a = scipy.signal.butter(1, [band[0] / fs * 2, band[1] / fs * 2], btype="bandpass")
         if y.shape[-1] <= 3 * max(len(a), len(b)):
             raise SignalError(f"pulse has {y.shape[-1]} samples; rppg-toolbox's filter needs at least 10")
@@ -239,6 +242,8 @@ class RppgToolbox(_Pipeline):
 
     def window_rates(self, y: np.ndarray, fs: float, band: tuple[float, float]) -> np.ndarray:
         if self.hr_method == "peak":
+            import scipy.signal
+
             out = []
             for row in y:
                 peaks, _ = scipy.signal.find_peaks(row)

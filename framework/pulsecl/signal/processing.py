@@ -5,6 +5,10 @@ Every function takes the sampling rate ``fs`` (Hz) explicitly and every band is
 with time on the last axis.  Functions whose names end in ``_hz`` return Hz; the
 ``hr_*`` functions return heart rates in bpm, the unit people read.
 
+scipy (``scipy.signal``, ``scipy.linalg``: about a second of import time) is imported
+where it is first used, not with this module; :func:`preload_scipy` imports it in a
+background thread, so that ``predict`` overlaps that cost with decoding the video.
+
 Inputs that cannot give an answer raise :class:`pulsecl.errors.SignalError` with one
 line saying what is wrong and what to do: NaN or infinite samples, a constant signal, a
 signal shorter than one period of the band's lowest frequency, a sampling rate whose
@@ -26,8 +30,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.linalg
-import scipy.signal
 
 from pulsecl.errors import SignalError
 from pulsecl.signal.common import DEFAULT_BAND_HZ, parabolic_offset, window_starts
@@ -46,6 +48,7 @@ __all__ = [
     "hrv",
     "inter_beat_intervals",
     "power_spectrum",
+    "preload_scipy",
     "smoothness_lambda",
     "spectral_peak_hz",
 ]
@@ -53,6 +56,23 @@ __all__ = [
 # ----------------------------------------------------------------------------------------
 # Validation
 # ----------------------------------------------------------------------------------------
+
+
+def preload_scipy() -> None:
+    """Import the scipy modules this package uses in a background (daemon) thread, when
+    they are not imported yet.  A function that needs one while the import runs waits
+    for it (Python's import lock); nothing changes but when the cost is paid."""
+    import sys
+    import threading
+
+    if "scipy.signal" in sys.modules and "scipy.linalg" in sys.modules:
+        return
+
+    def load() -> None:
+        import scipy.linalg  # noqa: F401
+        import scipy.signal  # noqa: F401
+
+    threading.Thread(target=load, name="pulsecl-import-scipy", daemon=True).start()
 
 
 def check_fs(fs: Any) -> float:
@@ -223,6 +243,8 @@ def detrend(
     ab = _second_difference_gram(n) * (lam * lam)
     ab[2] += 1.0  # + I
     rhs = arr.T  # (T,) or (T, B): one right-hand side per signal
+    import scipy.linalg
+
     trend = scipy.linalg.solveh_banded(ab, rhs, lower=False, check_finite=False)
     return arr - trend.T
 
@@ -250,6 +272,8 @@ def bandpass(
     band = check_band(band_hz, fs)
     if int(order) != order or order < 1:
         raise SignalError(f"band-pass order={order!r} must be a positive integer")
+    import scipy.signal
+
     sos = scipy.signal.butter(int(order), band, btype="bandpass", fs=fs, output="sos")
     padlen = 3 * (2 * len(sos) + 1)
     arr = as_signal(x, fs, name="signal to band-pass", min_samples=padlen + 1)
@@ -291,6 +315,8 @@ def power_spectrum(
         nfft = int(math.ceil(pad_factor * n))
     if nfft < n:
         raise SignalError(f"nfft={nfft} is shorter than the signal ({n} samples)")
+    import scipy.signal
+
     return scipy.signal.periodogram(
         arr, fs, window=window, nfft=nfft, detrend="constant" if demean else False, axis=-1
     )
@@ -417,6 +443,8 @@ def detect_peaks(
         raise SignalError(f"detect_peaks takes one signal (T,), got shape {arr.shape}")
     prom = 0.5 * float(np.std(arr)) if prominence is None else float(prominence)
     distance = max(1, int(math.floor(fs / band[1])))
+    import scipy.signal
+
     idx, _ = scipy.signal.find_peaks(arr, distance=distance, prominence=prom)
     pos = idx.astype(float)
     inner = (idx > 0) & (idx < arr.size - 1)
