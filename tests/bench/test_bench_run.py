@@ -54,8 +54,9 @@ def test_a_tiny_suite_end_to_end_tables_agree_with_the_per_video_csv(full_run, t
             assert float(cells[3]) == pytest.approx(np.sqrt(np.mean((pred - ref) ** 2)), abs=0.005 + 1e-9)
             assert float(cells[4]) == pytest.approx(100 * np.mean(err / ref), abs=0.005 + 1e-9)
             assert cells[5] == "–"  # Pearson needs 3 videos
-            assert float(cells[6]) == pytest.approx(np.mean([float(r["snr_db"]) for r in mine]), abs=0.005 + 1e-9)
-            assert float(cells[7]) == pytest.approx(np.mean([float(r["macc"]) for r in mine]), abs=0.0005 + 1e-9)
+            assert cells[6] == f"{100 * np.mean(err <= 5.0):.0f} %"  # share within 5 bpm
+            assert float(cells[7]) == pytest.approx(np.mean([float(r["snr_db"]) for r in mine]), abs=0.005 + 1e-9)
+            assert float(cells[8]) == pytest.approx(np.mean([float(r["macc"]) for r in mine]), abs=0.0005 + 1e-9)
             assert err.max() < 3.0  # classical methods on clean synthetic faces
             for kind in ("scatter", "bland-altman"):
                 png = out / "report" / "plots" / dataset / f"{method}-{kind}.png"
@@ -200,3 +201,20 @@ def test_a_synthetic_dataset_is_rendered_once_and_not_silently_replaced(full_run
     path.write_text(suite.source.read_text().replace("seed = 7", "seed = 8"))
     with pytest.raises(ConfigError, match="rendered with other synthetic settings"):
         run_suite(load_suite(path), out, progress=False, log=None)
+
+
+def test_subjects_with_several_videos_get_a_per_subject_table_and_the_constant_baseline():
+    from pulsecl.bench.report import constant_baseline, subject_records
+
+    rec = {"videos": [
+        {"video": "a_forehead", "subject": "a", "hr_pred": 70.0, "hr_ref": 80.0},
+        {"video": "a_cheek", "subject": "a", "hr_pred": 78.0, "hr_ref": 80.0},
+        {"video": "a_other", "subject": "a", "hr_pred": 120.0, "hr_ref": 80.0},
+        {"video": "b_forehead", "subject": "b", "hr_pred": 61.0, "hr_ref": 60.0},
+        {"video": "c_forehead", "subject": "c", "hr_pred": None, "hr_ref": 70.0},  # no estimate: left out
+    ]}
+    per = subject_records(rec)
+    assert [(v["subject"], v["hr_pred"], v["hr_ref"]) for v in per["videos"]] == [("a", 78.0, 80.0), ("b", 61.0, 60.0)]
+    assert per["metrics"]["mae"] == pytest.approx(1.5) and per["metrics"]["within_5bpm"] == 1.0
+    base = constant_baseline(rec)  # always 75 (mean of 80, 80, 80, 60): errors 5, 5, 5, 15
+    assert base["mae"] == pytest.approx(7.5) and base["within_5bpm"] == pytest.approx(0.75)

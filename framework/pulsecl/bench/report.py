@@ -27,7 +27,8 @@ from pulsecl.errors import ConfigError, DataError, SignalError
 
 __all__ = ["format_tables", "load_records", "merge_results", "write_report", "TABLE_COLUMNS"]
 
-TABLE_COLUMNS = ["method", "videos", "MAE ± SE (bpm)", "RMSE (bpm)", "MAPE (%)", "Pearson r", "SNR (dB)", "MACC"]
+TABLE_COLUMNS = ["method", "videos", "MAE ± SE (bpm)", "RMSE (bpm)", "MAPE (%)", "Pearson r", "within 5 bpm",
+                 "SNR (dB)", "MACC"]
 
 VIDEO_FIELDS = [
     "dataset", "method", "kind", "seed", "cell", "video", "subject", "frames", "fs",
@@ -64,6 +65,10 @@ def _num(value: Any, digits: int) -> str:
     return f"{value:.{digits}f}"
 
 
+def _pct(value: Any) -> str:
+    return "–" if value is None or not math.isfinite(value) else f"{100 * value:.0f} %"
+
+
 def _pm(value: Any, spread: Any, digits: int = 2) -> str:
     if value is None:
         return "–"
@@ -78,6 +83,7 @@ def _row(label: str, m: dict[str, Any]) -> list[str]:
         _num(m.get("rmse"), 2),
         _num(m.get("mape"), 2),
         _num(m.get("pearson"), 3),
+        _pct(m.get("within_5bpm")),
         _num(m.get("snr_db"), 2),
         _num(m.get("macc"), 3),
     ]
@@ -88,7 +94,7 @@ def _seed_mean(records: list[dict[str, Any]]) -> dict[str, Any]:
     import numpy as np
 
     out: dict[str, Any] = {}
-    for key in ("n", "mae", "rmse", "mape", "pearson", "snr_db", "macc"):
+    for key in ("n", "mae", "rmse", "mape", "pearson", "within_5bpm", "snr_db", "macc"):
         vals = [r["metrics"].get(key) for r in records if r["metrics"].get(key) is not None]
         out[key] = float(np.mean(vals)) if vals else None
     maes = [r["metrics"]["mae"] for r in records if r["metrics"].get("mae") is not None]
@@ -121,11 +127,67 @@ def dataset_rows(records: list[dict[str, Any]]) -> list[list[str]]:
 
 def format_tables(records: list[dict[str, Any]]) -> dict[str, str]:
     """``{dataset: markdown table}`` of the done records, in suite order."""
+    return {name: _markdown(TABLE_COLUMNS, dataset_rows(recs)) for name, recs in _by_dataset(records).items()}
+
+
+def _by_dataset(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     tables: dict[str, list[dict[str, Any]]] = {}
     for r in records:
         if r.get("status") == "done":
             tables.setdefault(r["dataset"]["name"], []).append(r)
-    return {name: _markdown(TABLE_COLUMNS, dataset_rows(recs)) for name, recs in tables.items()}
+    return tables
+
+
+def _labelled(rec: dict[str, Any]) -> list[dict[str, Any]]:
+    return [v for v in rec.get("videos", []) if v.get("hr_ref") is not None and v.get("hr_pred") is not None]
+
+
+def subject_records(rec: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a cell record whose "videos" are its subjects: each subject's heart rate
+    is the median of its videos' (e.g. the three skin patches of one face), its reference
+    the mean of theirs; metrics recomputed over subjects."""
+    import numpy as np
+
+    from pulsecl.engine.metrics import summarize_hr
+
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for v in _labelled(rec):
+        groups.setdefault(str(v.get("subject")), []).append(v)
+    rows = [{"video": s, "subject": s, "hr_pred": float(np.median([v["hr_pred"] for v in vs])),
+             "hr_ref": float(np.mean([v["hr_ref"] for v in vs]))} for s, vs in groups.items()]
+    metrics = summarize_hr([r["hr_pred"] for r in rows], [r["hr_ref"] for r in rows]) if rows else {}
+    return {**rec, "videos": rows, "metrics": metrics}
+
+
+def constant_baseline(rec: dict[str, Any]) -> dict[str, float] | None:
+    """Metrics of the constant answer "the mean of the references" on a record's
+    labelled videos: the floor any method must beat (a narrow range of references makes
+    it low on MAE; it has no correlation at all)."""
+    import numpy as np
+
+    from pulsecl.engine.metrics import summarize_hr
+
+    ref = np.array([v["hr_ref"] for v in _labelled(rec)], dtype=np.float64)
+    if ref.size < 2:
+        return None
+    return summarize_hr(np.full_like(ref, ref.mean()), ref)
+
+
+def _has_subjects(recs: list[dict[str, Any]]) -> bool:
+    """Whether some subject has several videos in these records."""
+    for rec in recs:
+        subjects = [v.get("subject") for v in _labelled(rec)]
+        if len(set(subjects)) < len(subjects):
+            return True
+    return False
+
+
+def _baseline_line(recs: list[dict[str, Any]], what: str = "videos") -> list[str]:
+    base = constant_baseline(recs[0]) if recs else None
+    if base is None:
+        return []
+    return [f"Constant answer (the mean of the references, {int(base['n'])} {what}): MAE {_num(base.get('mae'), 2)} bpm, "
+            f"RMSE {_num(base.get('rmse'), 2)} bpm, within 5 bpm {_pct(base.get('within_5bpm'))}, no correlation.", ""]
 
 
 # ----------------------------------------------------------------------------------------
@@ -220,7 +282,8 @@ def write_report(out: str | Path, suite: Suite | None = None, records: list[dict
         md += [suite.description.strip(), ""]
     md += [
         f"{len(done)} cells done, {len(failed)} failed; generated {datetime.now(timezone.utc).isoformat(timespec='seconds')}.",
-        "MAE ± its standard error over videos; heart rate per video (whole-video spectrum).",
+        "MAE ± its standard error over videos; heart rate per video: the median of its windows' tracked rates "
+        "(the analysis `pulsecl predict` reports).",
         "",
     ]
     for ds, table in tables.items():
@@ -228,6 +291,13 @@ def write_report(out: str | Path, suite: Suite | None = None, records: list[dict
         if descriptions.get(ds):
             md += [descriptions[ds].strip(), ""]
         md += [table, ""]
+        ds_recs = _by_dataset(done).get(ds, [])
+        md += _baseline_line(ds_recs)
+        if _has_subjects(ds_recs):
+            per_subject = [subject_records(r) for r in ds_recs]
+            md += ["Per subject (median of each subject's videos):", "",
+                   _markdown(TABLE_COLUMNS, dataset_rows(per_subject)), ""]
+            md += _baseline_line(per_subject, "subjects")
         figs = [f"[{rec['method']['name']}{' s' + str(rec['seed']) if rec['method']['seeded'] else ''}]({p['scatter']}) / [BA]({p['bland_altman']})"
                 for rec in done if rec["dataset"]["name"] == ds and (p := plots.get(rec["cell"]))]
         if figs:
