@@ -197,15 +197,21 @@ def classical_config(suite: Suite, cell: Cell, root: Path, out: Path) -> Any:
 
 def model_eval_config(suite: Suite, cell: Cell, model_config: Any, root: Path, out: Path) -> Any:
     """Evaluation config of a model cell: the model's config with fresh data settings,
-    the suite's and the dataset's overrides, and the model's own preprocessing."""
+    the suite's and the dataset's overrides, and the model's own preprocessing (the
+    crops a model sees are the ones it learnt on), except ``preprocess.roi``: whether
+    the videos show a face or skin only is the data's, so an override of it stays."""
     from pulsecl.config import DataConfig, apply_override, validate
 
     m, d = suite.methods[cell.method], suite.datasets[cell.dataset]
     config = copy.deepcopy(model_config)
     config.data = DataConfig()
-    for o in [*suite.set, *d.set, *(m.set if m.kind == "checkpoint" else [])]:
+    overrides = [*suite.set, *d.set, *(m.set if m.kind == "checkpoint" else [])]
+    for o in overrides:
         apply_override(config, o)
+    roi = config.preprocess.roi
     config.preprocess = copy.deepcopy(model_config.preprocess)
+    if any(o.partition("=")[0].strip() == "preprocess.roi" for o in overrides):
+        config.preprocess.roi = roi
     validate(config)
     _data_settings(config, root, out, _plugin_of(suite, d.name), d.split)
     return config
