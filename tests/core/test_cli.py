@@ -88,3 +88,21 @@ def test_broken_plugin_reported_by_cli(make_dist, tmp_path):
 def test_no_command_prints_help(capsys):
     assert main([]) == 0
     assert "usage: pulsecl" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("train.epochs=-3", "train.epochs = -3: must be >= 1"),
+        ("train.batch_size=0", "train.batch_size = 0: must be >= 1 (clips per batch)"),
+    ],
+)
+def test_train_refuses_values_that_cannot_train_and_writes_nothing(tmp_path, capsys, override, message):
+    data = tmp_path / "data"
+    data.mkdir()
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(data), "--out", str(run), "--set", override]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"pulsecl: error: {message}\n"
+    assert "done:" not in captured.out
+    assert not run.exists()
