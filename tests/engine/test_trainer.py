@@ -178,3 +178,47 @@ def test_without_augmentation_best_is_chosen_by_ipr_alone(tiny_dataset, tmp_path
     epochs = list(csv.DictReader(open(tmp_path / "r" / "epochs.csv")))
     assert set(epochs[0]) == {"epoch", "step", "loss", "ipr", "best"}
     assert res.best_score == pytest.approx(float(epochs[0]["ipr"]), rel=1e-9)
+
+
+
+
+def test_resume_drops_a_half_written_last_log_row(tiny_dataset, tmp_path):
+    """A kill while log.csv was being appended leaves a cut-off last line: resuming
+    drops it (a line cut after its first field gave TypeError in _truncate_csv) and
+    logs no step twice."""
+    config = load_config(None, TINY)
+    run = tmp_path / "run"
+    pm = get_plugin_manager()
+    pm.register(StopAt(3), "stop-at-3")
+    part = train(config, tiny_dataset, run, progress=False, log=None)
+    pm.unregister(name="stop-at-3")
+    assert part.interrupted and part.steps == 3
+    with open(run / "log.csv", "a", newline="") as fh:
+        fh.write("2")
+    with open(run / "epochs.csv", "a", newline="") as fh:
+        fh.write("2")
+    res = train(config, tiny_dataset, run, resume=True, progress=False, log=None)
+    assert (res.steps, res.interrupted) == (4, False)
+    rows = list(csv.DictReader(open(run / "log.csv")))
+    assert [int(r["step"]) for r in rows] in ([1, 2, 3, 4], [1, 2, 4])
+    assert all(None not in r and "" not in r.values() for r in rows)
+    assert [int(r["epoch"]) for r in csv.DictReader(open(run / "epochs.csv"))] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "tail", ["3", "3,", "2,3,0.12", "x,y,z,w\n", "2,3,0.1\n", "2,3,0.1,0.2,0.3\n", "2,2.5e"]
+)
+def test_truncate_csv_drops_malformed_rows_and_keeps_the_rest(tmp_path, tail):
+    from pulsecl.engine.trainer import _truncate_csv
+
+    path = tmp_path / "log.csv"
+    path.write_text("epoch,step,loss,clips_per_s\r\n1,1,0.5,3.0\r\n1,2,0.4,3.1\r\n2,3,0.3,2.9\r\n" + tail)
+    _truncate_csv(path, 3)
+    rows = list(csv.DictReader(open(path, newline="")))
+    assert rows == [
+        {"epoch": "1", "step": "1", "loss": "0.5", "clips_per_s": "3.0"},
+        {"epoch": "1", "step": "2", "loss": "0.4", "clips_per_s": "3.1"},
+        {"epoch": "2", "step": "3", "loss": "0.3", "clips_per_s": "2.9"},
+    ]
+    _truncate_csv(path, 2)
+    assert [r["step"] for r in csv.DictReader(open(path, newline=""))] == ["1", "2"]

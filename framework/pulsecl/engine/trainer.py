@@ -15,6 +15,7 @@ stops at once, still saving the state as of the last finished step).
 from __future__ import annotations
 
 import csv
+import io
 import math
 import types
 import signal
@@ -538,15 +539,30 @@ def _restore_plugin_states(pm, states: dict[str, Any]) -> None:
 
 
 def _truncate_csv(path: Path, upto: int, key: str = "step") -> None:
-    """Drop log rows written after the checkpoint (they are replayed on resume)."""
+    """Drop log rows written after the checkpoint (they are replayed on resume).
+
+    A process killed while appending leaves a half-written last line; that row, and any
+    row whose fields do not match the header or whose ``key`` is not a number, is
+    dropped rather than failing the resume."""
     if not path.exists():
         return
     with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-        fields = list(rows[0]) if rows else None
-    if fields is None:
+        text = fh.read()
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]  # the last line was cut off mid-write
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    if not rows:
         return
-    keep = [r for r in rows if int(float(r[key])) <= upto]
+    fields, keep = rows[0], []
+    for values in rows[1:]:
+        if len(values) != len(fields):
+            continue
+        row = dict(zip(fields, values))
+        try:
+            if int(float(row[key])) <= upto:
+                keep.append(row)
+        except (KeyError, ValueError):
+            continue
     from pulsecl.io import atomic_write
 
     with atomic_write(path, "w") as fh:
