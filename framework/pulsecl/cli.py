@@ -73,6 +73,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in str(exc).splitlines() or [type(exc).__name__]:
             print(f"pulsecl: error: {line}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:
+        # A full disk hit by a writer that does not go through pulsecl.io: one line too.
+        import errno
+
+        if args.debug or exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        where = f"'{exc.filename}': " if exc.filename else ""
+        print(f"pulsecl: error: {where}{exc.strerror or 'no space left on device'}; free space or choose another --cache/--out", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("pulsecl: interrupted", file=sys.stderr)
         return 130

@@ -106,3 +106,25 @@ def test_train_refuses_values_that_cannot_train_and_writes_nothing(tmp_path, cap
     assert captured.err == f"pulsecl: error: {message}\n"
     assert "done:" not in captured.out
     assert not run.exists()
+
+
+def test_a_full_disk_outside_pulsecl_io_is_still_one_line(monkeypatch, capsys):
+    import errno
+
+    import pulsecl.commands.config as cmd
+
+    def full(args):
+        raise OSError(errno.ENOSPC, "No space left on device", "/results/plot.png")
+
+    monkeypatch.setattr(cmd, "run_show", full)
+    assert main(["config", "show"]) == 2
+    assert capsys.readouterr().err == (
+        "pulsecl: error: '/results/plot.png': No space left on device; free space or choose another --cache/--out\n"
+    )
+
+    def broken(args):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(cmd, "run_show", broken)
+    with pytest.raises(OSError):  # any other OSError is not the user's to fix: a traceback
+        main(["config", "show"])

@@ -222,3 +222,20 @@ def test_truncate_csv_drops_malformed_rows_and_keeps_the_rest(tmp_path, tail):
     ]
     _truncate_csv(path, 2)
     assert [r["step"] for r in csv.DictReader(open(path, newline=""))] == ["1", "2"]
+
+
+def test_a_full_disk_during_training_is_one_line_and_leaves_no_half_checkpoint(tiny_dataset, tmp_path, capsys, disk_full):
+    from pulsecl.engine.clips import load_videos
+
+    run = tmp_path / "run"
+    sets = [*TINY, "train.epochs=1", f"data.cache={tmp_path / 'cache'}"]
+    load_videos(load_config(None, sets), tiny_dataset, labels=False)  # the cache is built before the disk fills
+    state = disk_full(20_000)  # config.toml and run.json fit, a checkpoint does not
+    args = ["train", "--data", str(tiny_dataset), "--out", str(run), "--no-progress"]
+    assert main([*args, *[a for s in sets for a in ("--set", s)]]) == 2
+    assert state["failures"] == 1
+    assert capsys.readouterr().err == (
+        f"pulsecl: error: '{run / 'last.pt'}': no space left on device; nothing was written; "
+        "free space or choose another --cache/--out\n"
+    )
+    assert sorted(p.name for p in run.iterdir()) == ["config.toml", "epochs.csv", "log.csv", "run.json"]

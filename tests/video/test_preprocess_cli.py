@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -66,3 +68,19 @@ def test_bad_input_is_one_line_and_exit_2(dataset, tmp_path, capsys, args, messa
     assert message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
     assert not cache.exists() or not any(p.is_file() for p in cache.rglob("*"))
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing_in_the_cache(dataset, tmp_path, capsys, disk_full):
+    cache = tmp_path / "cache"
+    state = disk_full(2_000)  # 15 crops of 16x16 do not fit
+    video = dataset / "subject1" / "vid.avi"
+    assert main(["preprocess", str(video), "--cache", str(cache), "--size", "16", "--no-progress"]) == 2
+    assert state["failures"] == 1
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1, err
+    assert re.fullmatch(
+        rf"pulsecl: error: '{re.escape(str(cache))}/subject1-vid-[0-9a-f]{{16}}/frames.npy': no space left on device; "
+        r"nothing was written; free space or choose another --cache/--out\n",
+        err,
+    ), err
+    assert list(cache.rglob("*")) == []  # no temp file, no half entry

@@ -15,6 +15,7 @@ one can never run code::
 
 from __future__ import annotations
 
+import io
 import pickle
 import re
 import zipfile
@@ -38,8 +39,13 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
 
     data = {"format": FORMAT, "format_version": FORMAT_VERSION, "pulsecl_version": __version__}
     data.update(payload)
+    # Serialise in memory first: torch.save turns a failing write (a full disk) into a
+    # RuntimeError that does not say why; our own write raises the OSError itself, which
+    # atomic_write reports as a StorageError naming the file.
+    buf = io.BytesIO()
+    torch.save(data, buf)
     with atomic_write(path, "wb") as fh:
-        torch.save(data, fh)
+        fh.write(buf.getbuffer())
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from pulsecl.engine.checkpoint import load_checkpoint, save_checkpoint
 from pulsecl.engine.clips import ClipSampler, Video, load_videos
 from pulsecl.engine.device import autocast, choose_device
 from pulsecl.errors import CheckpointError, ConfigError, DataError
-from pulsecl.io import write_json, write_text
+from pulsecl.io import append_text, write_json, write_text
 from pulsecl.plugins import get_plugin_manager
 
 __all__ = ["TrainingModule", "Trainer", "TrainResult", "train"]
@@ -471,11 +471,12 @@ class Trainer:
             with open(path, newline="") as fh:
                 header = next(csv.reader(fh), None)
             fields = header or fields
-        with open(path, "a", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
-            if not exists:
-                writer.writeheader()
-            writer.writerows(rows)
+        buf = io.StringIO(newline="")
+        writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
+        if not exists:
+            writer.writeheader()
+        writer.writerows(rows)
+        append_text(path, buf.getvalue())  # all rows or none; a full disk is a StorageError
 
 
 def _build_losses(config: Config):

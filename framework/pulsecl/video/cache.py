@@ -153,6 +153,16 @@ class CacheEntry:
         save_npy(self.timestamps_path, np.asarray(timestamps, dtype=np.float64))
         write_json(self.meta_path, {**meta, "key": self.key})
 
+    def discard(self) -> None:
+        """Remove what a failed or interrupted build left (its folder too, when empty):
+        an entry without meta.json is never used, and on a full disk the space is
+        wanted back."""
+        for p in (self.meta_path, self.timestamps_path, self.frames_path):
+            with contextlib.suppress(OSError):
+                p.unlink()
+        with contextlib.suppress(OSError):
+            self.dir.rmdir()
+
     def __repr__(self) -> str:
         return f"CacheEntry({str(self.dir)!r})"
 

@@ -215,22 +215,26 @@ def preprocess(
     if hit is None:
         size = stream.settings.size
         stamps = []
-        with entry.frames_writer((size, size, 3)) as writer:
-            for crops, ts in stream:
-                writer.append(crops)
-                stamps.append(ts)
-        timestamps = np.concatenate(stamps)
-        meta = {
-            "source": label,
-            "identity": identity,
-            "settings": cache_settings(stream.settings),
-            "n_frames": int(stream.n_frames),
-            "fs": _rate(timestamps, src.fs),
-            "source_fs": float(src.fs),
-            "frames_without_face": int(stream.frames_without_face),
-            "detections": int(stream.detections),
-        }
-        entry.commit(timestamps, meta)
+        try:
+            with entry.frames_writer((size, size, 3)) as writer:
+                for crops, ts in stream:
+                    writer.append(crops)
+                    stamps.append(ts)
+            timestamps = np.concatenate(stamps)
+            meta = {
+                "source": label,
+                "identity": identity,
+                "settings": cache_settings(stream.settings),
+                "n_frames": int(stream.n_frames),
+                "fs": _rate(timestamps, src.fs),
+                "source_fs": float(src.fs),
+                "frames_without_face": int(stream.frames_without_face),
+                "detections": int(stream.detections),
+            }
+            entry.commit(timestamps, meta)
+        except BaseException:
+            entry.discard()  # an error, a full disk or Ctrl-C: no unusable entry is left
+            raise
         hit = entry.load()
         if hit is None:
             raise DataError(f"cache entry '{entry.dir}' could not be read back after writing; check the disk")
