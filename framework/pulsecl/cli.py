@@ -63,7 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     from pulsecl.plugins import reset_plugin_manager
+    from pulsecl.warn import install_cli_handler
 
+    install_cli_handler()
     reset_plugin_manager(disabled=args.disable_plugin)
     try:
         return int(args.func(args) or 0)

@@ -128,3 +128,22 @@ def test_a_full_disk_outside_pulsecl_io_is_still_one_line(monkeypatch, capsys):
     monkeypatch.setattr(cmd, "run_show", broken)
     with pytest.raises(OSError):  # any other OSError is not the user's to fix: a traceback
         main(["config", "show"])
+
+
+def test_train_removes_a_checkpoint_temp_file_that_a_killed_run_left(tmp_path, capsys):
+    import subprocess
+
+    import pulsecl.io as io_mod
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()  # its pid is free: the writer of the temp file below is gone
+    run = tmp_path / "run"
+    run.mkdir()
+    orphan = run / f".last.pt.pulsecl.{proc.pid}@{io_mod._HOST}.q1w2e3r4.tmp"
+    orphan.write_bytes(b"x" * 2048)
+    assert main(["train", "--data", str(tmp_path / "missing"), "--out", str(run)]) == 2
+    assert not orphan.exists()
+    assert capsys.readouterr().err.splitlines() == [
+        f"pulsecl: warning: '{run}': removed 1 temporary file(s) (2.0 KB) left by an interrupted pulsecl run",
+        f"pulsecl: error: data path '{tmp_path / 'missing'}' does not exist",
+    ]

@@ -131,3 +131,69 @@ def test_append_text_is_all_or_nothing(tmp_path, monkeypatch):
     assert str(err.value) == f"'{log}': no space left on device; nothing was written; free space or choose another --cache/--out"
     monkeypatch.undo()
     assert log.read_bytes() == b"step,loss\r\n1,0.5\r\n"
+
+
+def _dead_pid():
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid  # exited and reaped: no process has this pid now
+
+
+def test_temp_files_carry_the_writers_pid(tmp_path):
+    import os
+
+    from pulsecl.io import temp_prefix
+
+    seen = []
+    with atomic_write(tmp_path / "frames.npy") as fh:
+        seen = [p.name for p in tmp_path.iterdir()]
+        fh.write(b"x")
+    assert len(seen) == 1 and seen[0].startswith(temp_prefix(tmp_path / "frames.npy"))
+    assert f".pulsecl.{os.getpid()}@" in seen[0] and seen[0].endswith(".tmp")
+
+
+def test_stale_temp_files_are_removed_and_live_or_foreign_ones_kept(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import pulsecl.io as io_mod
+    from pulsecl.io import STALE_AFTER_S, remove_stale_temp_files
+
+    host = io_mod._HOST
+    entry = tmp_path / "subject1-vid-0123456789abcdef"
+    entry.mkdir()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        old = time.time() - STALE_AFTER_S - 60
+        files = {
+            "dead": entry / f".frames.npy.pulsecl.{_dead_pid()}@{host}.abcd1234.tmp",
+            "live": entry / f".frames.npy.pulsecl.{live.pid}@{host}.abcd1234.tmp",
+            "mine": entry / f".meta.json.pulsecl.{os.getpid()}@{host}.abcd1234.tmp",
+            "live_but_old": entry / f".timestamps.npy.pulsecl.{live.pid}@{host}.zzzz9999.tmp",
+            "foreign_new": entry / ".frames.npy.pulsecl.77@otherhost.abcd1234.tmp",
+            "foreign_old": entry / ".frames.npy.pulsecl.78@otherhost.abcd1234.tmp",
+            "legacy_new": entry / ".frames.npy.k2j4h6g8.tmp",
+            "legacy_old": entry / ".frames.npy.a1b2c3d4.tmp",
+            "not_ours": entry / "notes.tmp",
+            "not_ours_old": entry / ".cache.tmp",
+            "deep_dead": tmp_path / "a" / "b" / f".x.pulsecl.{_dead_pid()}@{host}.abcd1234.tmp",
+        }
+        for p in files.values():
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(b"0123456789")
+        for name in ("live_but_old", "foreign_old", "legacy_old", "not_ours_old"):
+            os.utime(files[name], (old, old))
+        removed = remove_stale_temp_files(tmp_path, depth=1)
+        assert sorted(p.name for p, _ in removed) == sorted(files[k].name for k in ("dead", "foreign_old", "legacy_old"))
+        assert all(n == 10 for _, n in removed)
+        kept = {k for k, p in files.items() if p.exists()}
+        assert kept == {"live", "mine", "live_but_old", "foreign_new", "legacy_new", "not_ours", "not_ours_old", "deep_dead"}
+        assert remove_stale_temp_files(tmp_path, depth=2) == [(files["deep_dead"], 10)]
+    finally:
+        live.kill()
+        live.wait()

@@ -84,3 +84,70 @@ def test_a_full_disk_is_one_line_and_leaves_nothing_in_the_cache(dataset, tmp_pa
         err,
     ), err
     assert list(cache.rglob("*")) == []  # no temp file, no half entry
+
+
+_PAUSED_PREPROCESS = """
+import sys, time
+from pathlib import Path
+from pulsecl.video import cache
+
+real = cache.NpyStreamWriter.append
+
+
+def append_then_wait(self, block):
+    real(self, block)
+    self.fh.flush()
+    Path(sys.argv[1]).touch()  # the temp file holds crops now
+    time.sleep(120)
+
+
+cache.NpyStreamWriter.append = append_then_wait
+from pulsecl.cli import main
+
+sys.exit(main(["preprocess", sys.argv[2], "--cache", sys.argv[3], "--size", "16", "--no-progress", "--chunk-frames", "5"]))
+"""
+
+
+def _paused_preprocess(video, cache, mark):
+    """A `pulsecl preprocess` process stopped in the middle of writing frames.npy."""
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-c", _PAUSED_PREPROCESS, str(mark), str(video), str(cache)])
+    for _ in range(1200):  # until the temp file holds crops (no timing is asserted)
+        if mark.exists() or proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    assert mark.exists(), f"preprocess exited with {proc.poll()} before writing"
+    return proc
+
+
+def test_temp_files_of_a_killed_preprocess_are_removed_by_the_next_run(dataset, tmp_path, capsys):
+    import signal
+
+    cache = tmp_path / "cache"
+    live = _paused_preprocess(dataset / "subject2" / "vid.avi", cache, tmp_path / "live.mark")
+    try:
+        (busy,) = cache.rglob("*.tmp")
+        killed = _paused_preprocess(dataset / "subject1" / "vid.avi", cache, tmp_path / "killed.mark")
+        killed.send_signal(signal.SIGKILL)
+        killed.wait()
+        (orphan,) = [p for p in cache.rglob("*.tmp") if p != busy]
+        assert f".pulsecl.{killed.pid}@" in orphan.name
+        size = orphan.stat().st_size
+        assert size > 128  # the header and some crops
+
+        assert main(["preprocess", str(dataset), "--cache", str(cache), "--size", "16", "--no-progress"]) == 0
+        assert not orphan.exists()
+        assert capsys.readouterr().err == (
+            f"pulsecl: warning: '{cache}': removed 1 temporary file(s) ({size / 1024:.1f} KB) "
+            "left by an interrupted pulsecl run\n"
+        )
+        assert busy.exists()  # a live process's temp file is never removed
+    finally:
+        live.kill()
+        live.wait()
+    assert sorted(p.name for p in cache.rglob("*") if p.is_file() and p.suffix != ".tmp") == [
+        "frames.npy", "frames.npy", "meta.json", "meta.json", "timestamps.npy", "timestamps.npy",
+    ]
