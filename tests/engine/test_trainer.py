@@ -239,3 +239,61 @@ def test_a_full_disk_during_training_is_one_line_and_leaves_no_half_checkpoint(t
         "free space or choose another --cache/--out\n"
     )
     assert sorted(p.name for p in run.iterdir()) == ["config.toml", "epochs.csv", "log.csv", "run.json"]
+
+
+class FakeClock:
+    """time.perf_counter for the trainer: 10 s pass with every training step, and no
+    other time passes (so the budget is counted in steps, whatever the machine)."""
+
+    def __init__(self, stop_at=None):
+        self.now = 1000.0
+        self.stop_at = stop_at
+
+    def perf_counter(self):
+        return self.now
+
+    @pulsecl.hookimpl
+    def pulsecl_train_step_end(self, step):
+        self.now += 10.0
+        if step == self.stop_at:
+            raise KeyboardInterrupt
+
+
+def test_a_resumed_run_spends_only_the_time_budget_it_had_left(tiny_dataset, tmp_path, monkeypatch):
+    import pulsecl.engine.trainer as trainer_mod
+
+    config = load_config(None, [*TINY, "train.epochs=100", "train.time_budget_s=35"])
+    pm = get_plugin_manager()
+
+    clock = FakeClock()
+    monkeypatch.setattr(trainer_mod.time, "perf_counter", clock.perf_counter)
+    pm.register(clock, "clock")
+    whole = train(config, tiny_dataset, tmp_path / "whole", progress=False, log=None)
+    pm.unregister(name="clock")
+    assert (whole.steps, whole.epochs, whole.seconds) == (4, 2, 40.0)  # 40 s >= 35 s after step 4
+
+    clock = FakeClock(stop_at=3)  # Ctrl-C after the first epoch, 30 s into the budget
+    monkeypatch.setattr(trainer_mod.time, "perf_counter", clock.perf_counter)
+    pm.register(clock, "clock")
+    part = train(config, tiny_dataset, tmp_path / "part", progress=False, log=None)
+    pm.unregister(name="clock")
+    assert part.interrupted and part.steps == 3
+    assert load_checkpoint(tmp_path / "part" / "last.pt")["train_state"]["elapsed_s"] == 30.0
+
+    clock = FakeClock()  # a new process: its clock starts anywhere
+    clock.now = 5.0
+    monkeypatch.setattr(trainer_mod.time, "perf_counter", clock.perf_counter)
+    pm.register(clock, "clock")
+    resumed = train(config, tiny_dataset, tmp_path / "part", resume=True, progress=False, log=None)
+    pm.unregister(name="clock")
+    assert (resumed.steps, resumed.epochs, resumed.interrupted, resumed.seconds) == (4, 2, False, 40.0)
+
+
+def test_a_fresh_run_drops_the_logs_of_a_run_killed_before_its_first_checkpoint(tiny_dataset, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "log.csv").write_text("epoch,step,loss,clips_per_s\r\n1,1,9.0,1.0\r\n1,2,9.0,1.0\r\n1,3,9.")
+    config = load_config(None, [*TINY, "train.epochs=1"])
+    train(config, tiny_dataset, run, progress=False, log=None)
+    rows = list(csv.DictReader(open(run / "log.csv")))
+    assert [int(r["step"]) for r in rows] == [1, 2] and all(float(r["loss"]) != 9.0 for r in rows)

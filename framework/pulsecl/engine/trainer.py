@@ -93,6 +93,7 @@ class TrainResult:
     steps: int
     best_score: float
     interrupted: bool
+    seconds: float = 0.0  # training time, summed over every resume (what time_budget_s counts)
 
 
 class _StopFlag:
@@ -242,6 +243,7 @@ class Trainer:
                 "best": self.best,
                 "plugins": _plugin_states(self.pm),
                 "config_hash": config_hash(cfg),
+                "elapsed_s": self._elapsed(),  # training time so far: a resumed budget goes on from here
             }
         return payload
 
@@ -261,6 +263,7 @@ class Trainer:
         self.generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
         self.epoch, self.step, self.best = int(state["epoch"]), int(state["step"]), float(state["best"])
+        self._elapsed_before = float(state.get("elapsed_s", 0.0))
         _restore_plugin_states(self.pm, state.get("plugins", {}))
         _truncate_csv(self.run_dir / "log.csv", self.step)
         _truncate_csv(self.run_dir / "epochs.csv", self.epoch, key="epoch")
@@ -374,8 +377,11 @@ class Trainer:
         self._build()
         self._load_data()
         self.epoch, self.step, self.best = 0, 0, float("inf")
+        self._elapsed_before, self._t_start = 0.0, time.perf_counter()
         if self.resume:
             self._restore()
+        elif self.dist.is_main:
+            _drop_orphan_logs(self.run_dir)
         if self.dist.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             write_text(self.run_dir / "config.toml", dump_toml(self.config))
@@ -413,7 +419,7 @@ class Trainer:
                 self._save("last.pt")
                 self.log(f"interrupted at step {self.step}: saved {self.run_dir / 'last.pt'}; continue with --resume")
         distributed.teardown(self.dist)
-        return TrainResult(self.run_dir, self.epoch, self.step, self.best, interrupted)
+        return TrainResult(self.run_dir, self.epoch, self.step, self.best, interrupted, seconds=self._elapsed())
 
     def _run_epoch(self, stop: _StopFlag) -> bool:
         from tqdm import tqdm
@@ -456,9 +462,13 @@ class Trainer:
         self.log(f"epoch {self.epoch}: loss {loss:.4f}, {name} {score:.4f}{' (best)' if improved else ''}")
         return False
 
+    def _elapsed(self) -> float:
+        """Training time in seconds, including the time before a resume."""
+        return self._elapsed_before + time.perf_counter() - self._t_start
+
     def _over_budget(self) -> bool:
         budget = self.config.train.time_budget_s
-        return bool(budget) and time.perf_counter() - self._t_start >= budget
+        return bool(budget) and self._elapsed() >= budget
 
     def _append_csv(self, name: str, rows: list[dict]) -> None:
         if not rows or not self.dist.is_main:
@@ -537,6 +547,21 @@ def _restore_plugin_states(pm, states: dict[str, Any]) -> None:
         plugin = pm.get_plugin(name)
         if plugin is not None and hasattr(plugin, "load_state_dict"):
             plugin.load_state_dict(state)
+
+
+def _drop_orphan_logs(run_dir: Path) -> None:
+    """A fresh run in a folder without last.pt: log rows there are from a run killed
+    before its first checkpoint, and would be mixed with this run's.  Only files that
+    look like our logs (header ``epoch,step,...``) are removed."""
+    for name in ("log.csv", "epochs.csv"):
+        path = run_dir / name
+        try:
+            with open(path, newline="") as fh:
+                header = fh.readline()
+        except OSError:
+            continue
+        if header.startswith("epoch,step,"):
+            path.unlink()
 
 
 def _truncate_csv(path: Path, upto: int, key: str = "step") -> None:
