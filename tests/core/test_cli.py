@@ -147,3 +147,26 @@ def test_train_removes_a_checkpoint_temp_file_that_a_killed_run_left(tmp_path, c
         f"pulsecl: warning: '{run}': removed 1 temporary file(s) (2.0 KB) left by an interrupted pulsecl run",
         f"pulsecl: error: data path '{tmp_path / 'missing'}' does not exist",
     ]
+
+
+def test_warnings_print_as_one_line_each_and_once(monkeypatch, capsys):
+    import pulsecl.commands.config as cmd
+    from pulsecl.warn import warn
+
+    def noisy(args):
+        for _ in range(3):
+            warn("'a.avi': read 180 of 360 frames; the file may be truncated")
+        warn("'b.avi': read 1 of 9 frames; the file may be truncated")
+        print("result")
+        return 0
+
+    monkeypatch.setattr(cmd, "run_show", noisy)
+    assert main(["config", "show"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "result\n"
+    assert captured.err == (
+        "pulsecl: warning: 'a.avi': read 180 of 360 frames; the file may be truncated\n"
+        "pulsecl: warning: 'b.avi': read 1 of 9 frames; the file may be truncated\n"
+    )
+    assert main(["config", "show"]) == 0  # the next command prints them again
+    assert capsys.readouterr().err.count("pulsecl: warning:") == 2
