@@ -170,3 +170,41 @@ def test_warnings_print_as_one_line_each_and_once(monkeypatch, capsys):
     )
     assert main(["config", "show"]) == 0  # the next command prints them again
     assert capsys.readouterr().err.count("pulsecl: warning:") == 2
+
+
+def test_debug_works_after_the_subcommand_too(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[train]\nepohcs = 3\n")
+    out = run_cli("config", "show", str(path), "--debug")
+    assert out.returncode != 0
+    assert "unrecognized arguments" not in out.stderr
+    assert "Traceback" in out.stderr and "ConfigError" in out.stderr
+
+
+def test_disable_plugin_works_before_and_after_the_subcommand(capsys):
+    assert main(["--disable-plugin", "losses", "plugins", "--disable-plugin", "bank", "--json"]) == 0
+    names = {r["name"] for r in json.loads(capsys.readouterr().out)}
+    assert {"losses", "bank"}.isdisjoint(names) and "physnet" in names
+    assert main(["plugins", "--json", "--disable-plugin", "losses"]) == 0
+    names = {r["name"] for r in json.loads(capsys.readouterr().out)}
+    assert "losses" not in names and "bank" in names
+
+
+def test_every_subcommand_takes_debug_and_disable_plugin():
+    import argparse
+
+    from pulsecl.cli import build_parser
+
+    def leaves(parser, path=()):
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs:
+            yield path, parser
+        for action in subs:
+            for name, sub in action.choices.items():
+                yield from leaves(sub, (*path, name))
+
+    found = list(leaves(build_parser()))
+    assert len(found) >= 11
+    for path, parser in found:
+        options = {s for a in parser._actions for s in a.option_strings}
+        assert {"--debug", "--disable-plugin"} <= options, path

@@ -285,3 +285,36 @@ def test_predict_prints_the_truncation_warning_once(tmp_path):
     assert warnings[0].startswith(f"pulsecl: warning: '{half}': read ") and warnings[0].endswith(
         " of 120 frames; the file may be truncated"
     )
+
+
+def _broken_mp4(tmp_path):
+    path = tmp_path / "full.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (64, 48))
+    if not writer.isOpened():
+        pytest.skip("this OpenCV build cannot write MP4")
+    for f in _frames(20):
+        writer.write(f)
+    writer.release()
+    broken = tmp_path / "nomoov.mp4"
+    broken.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # the index (moov) is at the end
+    return broken
+
+
+def test_ffmpeg_prints_nothing_of_its_own_for_a_broken_video(tmp_path):
+    """FFmpeg's "moov atom not found" and "[mjpeg @ 0x...] overread 8" came before
+    pulsecl's own line; now the process's stderr holds pulsecl's lines only."""
+    import subprocess
+    import sys
+
+    broken = _broken_mp4(tmp_path)
+    out = subprocess.run([sys.executable, "-m", "pulsecl", "predict", str(broken)], capture_output=True, text=True)
+    assert out.returncode == 2
+    assert out.stderr == (
+        f"pulsecl: error: video '{broken}' cannot be opened: not a video, corrupt, or a codec this "
+        "OpenCV build cannot decode; try re-encoding it (e.g. to MJPG or H.264)\n"
+    )
+    _, half = _half_avi(tmp_path, n=40)
+    code = f"from pulsecl.video import open_source; print(sum(len(f) for f, _ in open_source({str(half)!r})))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and 0 < int(out.stdout) < 40
+    assert out.stderr == f"'{half}': read {int(out.stdout)} of 40 frames; the file may be truncated\n"

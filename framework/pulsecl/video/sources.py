@@ -26,6 +26,14 @@ import numpy as np
 
 from pulsecl.errors import DataError
 
+# FFmpeg (inside OpenCV) prints its own lines to stderr ("moov atom not found", "[mjpeg
+# @ 0x...] overread 8") before pulsecl's one-line error or warning says the same more
+# clearly.  OPENCV_FFMPEG_LOGLEVEL=-8 (AV_LOG_QUIET) silences it; OpenCV reads it when its
+# FFmpeg backend first starts, so it is set at import, before any capture is opened
+# (cv2.utils.logging.setLogLevel does not reach FFmpeg's own log).  A value the user set
+# wins; `pulsecl --debug` sets 24 (FFmpeg's warnings) to show them.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
 __all__ = [
     "IMAGE_EXTENSIONS",
     "VIDEO_EXTENSIONS",
