@@ -40,10 +40,28 @@ def test_single_video_with_default_cache(dataset, capsys):
     assert "vid.avi: 15 frames" in out and str(dataset / "subject2" / ".pulsecl-cache") in out
 
 
-def test_progress_bar_goes_to_stderr(dataset, tmp_path, capsys):
+def test_progress_bar_goes_to_stderr(dataset, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PULSECL_PROGRESS", "bar")  # as on a terminal
     assert main(["preprocess", str(dataset), "--cache", str(tmp_path), "--size", "8"]) == 0
     captured = capsys.readouterr()
     assert "frame" in captured.err and "preprocessed 2 video(s)" in captured.out
+
+
+def test_without_a_terminal_there_are_no_redraws_and_the_result_lines_stand_alone(dataset, tmp_path):
+    """2> file or a CI log: no \\r, no cursor codes; the result lines are whole lines."""
+    import subprocess
+    import sys
+
+    cache = tmp_path / "cache"
+    out = subprocess.run(
+        [sys.executable, "-m", "pulsecl", "preprocess", str(dataset), "--cache", str(cache), "--size", "8"],
+        capture_output=True, text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "\r" not in out.stderr and "\x1b" not in out.stderr and "\r" not in out.stdout
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("subject1: 15 frames") and lines[1].startswith("subject2: 15 frames")
+    assert lines[2].startswith("preprocessed 2 video(s)") and len(lines) == 3
 
 
 @pytest.mark.parametrize(

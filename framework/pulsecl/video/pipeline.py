@@ -114,9 +114,9 @@ class CropStream:
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         bar = None
         if self.progress:
-            from tqdm import tqdm
+            from pulsecl.progress import bar as progress_bar
 
-            bar = tqdm(total=self.source.n_frames, unit="frame", desc=self.source.name, leave=False)
+            bar = progress_bar(total=self.source.n_frames, unit="frame", desc=self.source.name, leave=False)
         tracker = self._tracker() if self.settings.roi == "face" else None
         chunks = iter(self.source)
         try:
