@@ -40,6 +40,7 @@ __all__ = [
     "config_to_dict",
     "dump_toml",
     "load_config",
+    "preset_summary",
     "presets",
 ]
 
@@ -192,6 +193,20 @@ class Config:
 def presets() -> list[str]:
     """Names of the configs shipped with pulsecl (``default``, ``paper``, ...)."""
     return sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
+
+
+def preset_summary(name: str) -> str:
+    """The first comment line of preset ``name``'s TOML file ("" if it has none)."""
+    try:
+        lines = (PRESETS_DIR / f"{name}.toml").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return ""
+    for line in lines:
+        if line.startswith("#"):
+            return line.lstrip("#").strip()
+        if line.strip():
+            break
+    return ""
 
 
 def _resolve_source(source: str | Path) -> Path:

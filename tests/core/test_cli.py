@@ -208,3 +208,55 @@ def test_every_subcommand_takes_debug_and_disable_plugin():
     for path, parser in found:
         options = {s for a in parser._actions for s in a.option_strings}
         assert {"--debug", "--disable-plugin"} <= options, path
+
+
+def _subcommands(parser, path=("pulsecl",)):
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            for name, sub in action.choices.items():
+                yield (*path, name), sub, helps.get(name)
+                yield from _subcommands(sub, (*path, name))
+
+
+def test_every_subcommand_and_every_option_has_a_help_string():
+    import argparse
+
+    from pulsecl.cli import build_parser
+
+    parser = build_parser()
+    found = list(_subcommands(parser))
+    assert {p[1] for p, _, _ in found} >= {"plugins", "config", "preprocess", "synth", "train", "evaluate",
+                                           "predict", "export", "bench", "demo"}
+    missing = []
+    for path, sub, listed in found:
+        name = " ".join(path)
+        if not (listed or "").strip():
+            missing.append(f"{name}: no help line in its parent's list")
+        if not (sub.description or "").strip():
+            missing.append(f"{name}: no description")
+        for action in sub._actions:
+            if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+                continue
+            if action.help == argparse.SUPPRESS:
+                continue  # hidden on purpose
+            if not (action.help or "").strip():
+                missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}: no help")
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction) and not (action.help or "").strip():
+            missing.append(f"pulsecl {'/'.join(action.option_strings)}: no help")
+    assert missing == []
+
+
+def test_config_presets_says_what_each_preset_is(capsys):
+    from pulsecl.config import presets
+
+    assert main(["config", "presets"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == presets()
+    assert lines[0] == (
+        "default  pulsecl's small default: trains on CPU in minutes (see README, \"Defaults that learn\")."
+    )
+    assert lines[1].startswith("paper    The paper's recipe (Gideon & Stent, ICCV 2021)")
