@@ -46,3 +46,59 @@ def make_dist(tmp_path, monkeypatch):
         return root
 
     return make
+
+
+class _FillingFile:
+    """A file whose writes fail with ENOSPC once ``budget`` bytes are written (what a
+    full disk does: the part that fits is written, then the write fails)."""
+
+    def __init__(self, fh, state):
+        self._fh, self._state = fh, state
+
+    def write(self, data):
+        import errno
+
+        size = len(memoryview(data).cast("B")) if not isinstance(data, str) else len(data.encode())
+        room = self._state["budget"] - self._state["written"]
+        if size > room:
+            if room > 0 and not isinstance(data, str):
+                self._fh.write(memoryview(data).cast("B")[:room])
+            self._state["written"] += max(room, 0)
+            self._state["failures"] += 1
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self._state["written"] += size
+        return self._fh.write(data)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._fh.close()
+        return False
+
+    def __getattr__(self, name):
+        return getattr(self._fh, name)
+
+
+@pytest.fixture
+def disk_full(monkeypatch):
+    """``disk_full(after_bytes)``: from now on, files written through pulsecl.io fail
+    with ENOSPC once ``after_bytes`` more bytes are written.  Returns the counters."""
+    import pulsecl.io as io_mod
+
+    real = os.fdopen
+
+    def fill(after_bytes: int) -> dict:
+        state = {"budget": after_bytes, "written": 0, "failures": 0}
+        class _Os:  # os, except that the files pulsecl.io opens fill up
+            def __getattr__(self, name):
+                return getattr(os, name)
+
+            @staticmethod
+            def fdopen(*a, **k):
+                return _FillingFile(real(*a, **k), state)
+
+        monkeypatch.setattr(io_mod, "os", _Os())
+        return state
+
+    return fill

@@ -54,7 +54,28 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS:
         importlib.import_module(module).register(sub)
+    _add_global_options(parser)
     return parser
+
+
+def _add_global_options(parser: argparse.ArgumentParser, seen: set[int] | None = None) -> None:
+    """Give every subcommand (and sub-subcommand) ``--debug`` and ``--disable-plugin``,
+    so they work after the command too (``pulsecl predict x.mp4 --debug``).  They land in
+    their own ``dest``s, merged in :func:`main`: a subparser's values would otherwise
+    replace those given before the command."""
+    seen = set() if seen is None else seen
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for sub in action.choices.values():
+            if id(sub) in seen:
+                continue
+            seen.add(id(sub))
+            sub.add_argument("--debug", action="store_true", dest="sub_debug", default=False,
+                             help="show tracebacks on errors")
+            sub.add_argument("--disable-plugin", action="append", dest="sub_disable_plugin", default=[],
+                             metavar="NAME", help="do not load plugin NAME (repeatable; also PULSECL_DISABLE_PLUGINS=a,b)")
+            _add_global_options(sub, seen)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,8 +84,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    from pulsecl.plugins import reset_plugin_manager
+    args.debug = bool(args.debug or getattr(args, "sub_debug", False))
+    args.disable_plugin = [*args.disable_plugin, *getattr(args, "sub_disable_plugin", [])]
+    if args.debug:
+        import os
 
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "24")  # FFmpeg's warnings too (see video.sources)
+    from pulsecl.plugins import reset_plugin_manager
+    from pulsecl.warn import install_cli_handler
+
+    install_cli_handler()
     reset_plugin_manager(disabled=args.disable_plugin)
     try:
         return int(args.func(args) or 0)
@@ -74,6 +103,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in str(exc).splitlines() or [type(exc).__name__]:
             print(f"pulsecl: error: {line}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:
+        # A full disk hit by a writer that does not go through pulsecl.io: one line too.
+        import errno
+
+        if args.debug or exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        where = f"'{exc.filename}': " if exc.filename else ""
+        print(f"pulsecl: error: {where}{exc.strerror or 'no space left on device'}; free space or choose another --cache/--out", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("pulsecl: interrupted", file=sys.stderr)
         return 130

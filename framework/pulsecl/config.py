@@ -17,6 +17,7 @@ import copy
 import dataclasses
 import hashlib
 import json
+import re
 import sys
 import types
 import typing
@@ -40,6 +41,7 @@ __all__ = [
     "config_to_dict",
     "dump_toml",
     "load_config",
+    "preset_summary",
     "presets",
 ]
 
@@ -194,6 +196,20 @@ def presets() -> list[str]:
     return sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
 
 
+def preset_summary(name: str) -> str:
+    """The first comment line of preset ``name``'s TOML file ("" if it has none)."""
+    try:
+        lines = (PRESETS_DIR / f"{name}.toml").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return ""
+    for line in lines:
+        if line.startswith("#"):
+            return line.lstrip("#").strip()
+        if line.strip():
+            break
+    return ""
+
+
 def _resolve_source(source: str | Path) -> Path:
     path = Path(source)
     if path.suffix == ".toml" or path.exists() or "/" in str(source):
@@ -297,11 +313,19 @@ def merge(config: Config, data: dict[str, Any], origin: str) -> Config:
     return config
 
 
-def _parse_value(text: str) -> Any:
-    """A ``--set`` value: a TOML literal if it parses as one, else a plain string."""
+def _parse_value(text: str, override: str = "") -> Any:
+    """A ``--set`` value: a TOML literal if it parses as one, else a plain string.
+
+    A value that starts like a table, an array or a quoted string (``{``, ``[``, ``"``,
+    ``'``) is meant as TOML: if it does not parse, that is an error (not a string)."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except tomllib.TOMLDecodeError as exc:
+        if text[:1] in ("{", "[", '"', "'"):
+            reason = re.sub(r" \(at line \d+, column (\d+)\)", lambda m: f" (at character {int(m.group(1)) - 4})", str(exc))
+            reason = reason.replace("(at end of document)", "(at the end of the value)")
+            key = override.partition("=")[0].strip() or "the key"
+            raise ConfigError(f"--set '{override or text}': the value of {key} is not valid TOML: {reason}") from None
         return text
 
 
@@ -313,7 +337,7 @@ def apply_override(config: Config, override: str) -> Config:
     parts = dotted.strip().split(".")
     if len(parts) < 2:
         raise ConfigError(f"--set '{override}': expected section.key=value, e.g. train.epochs=3")
-    value = _parse_value(text.strip())
+    value = _parse_value(text.strip(), override)
     section, key, rest = parts[0], parts[1], parts[2:]
     if rest:  # into a table field: model.options.channels=16
         sec = getattr(config, section, None)
@@ -351,8 +375,53 @@ def load_config(
     return config
 
 
+# Numeric keys and the values that work: (section, key, check, rule).  A value outside
+# its range would fail later with a traceback (train.batch_size = 0: ZeroDivisionError)
+# or silently do nothing (train.epochs = -3: "done: 0 epochs" and no checkpoint).
+_RANGES: tuple[tuple[str, str, Any, str], ...] = (
+    ("signal", "window_s", lambda v: v > 0, "> 0 (seconds)"),
+    ("signal", "stride_s", lambda v: v > 0, "> 0 (seconds)"),
+    ("preprocess", "detect_every", lambda v: v >= 1, ">= 1 (frames)"),
+    ("preprocess", "box_scale", lambda v: v > 0, "> 0 (a factor, e.g. 1.2)"),
+    ("preprocess", "smooth", lambda v: 0 < v <= 1, "in (0, 1] (the EMA weight of a new box)"),
+    ("preprocess", "size", lambda v: 8 <= v <= 1024, "in 8-1024 (pixels)"),
+    ("preprocess", "chunk_frames", lambda v: v >= 1, ">= 1 (frames per chunk)"),
+    ("data", "clip_s", lambda v: v >= 0, ">= 0 (seconds; 0 = use data.clip_frames)"),
+    ("data", "clip_frames", lambda v: v >= 4, ">= 4 (frames)"),
+    ("data", "folds", lambda v: v == 0 or v >= 2, ">= 2, or 0 to turn k-fold off"),
+    ("data", "fold", lambda v: v >= 0, ">= 0 (a fold index)"),
+    ("data", "val_fraction", lambda v: 0 <= v < 1, "in [0, 1) (a fraction of the subjects)"),
+    ("bank", "size", lambda v: v >= 0, ">= 0 (0 turns the bank off)"),
+    ("train", "epochs", lambda v: v >= 1, ">= 1"),
+    ("train", "steps_per_epoch", lambda v: v >= 0, ">= 0 (0 = one pass over the clips)"),
+    ("train", "batch_size", lambda v: v >= 1, ">= 1 (clips per batch)"),
+    ("train", "lr", lambda v: v > 0, "> 0 (e.g. 0.001)"),
+    ("train", "weight_decay", lambda v: v >= 0, ">= 0"),
+    ("train", "time_budget_s", lambda v: v >= 0, ">= 0 (seconds; 0 = no limit)"),
+    ("eval", "window_s", lambda v: v >= 0, ">= 0 (seconds; 0 = the training clip length)"),
+    ("eval", "overlap", lambda v: 0 <= v < 1, "in [0, 1) (a fraction of the window)"),
+)
+
+
+def _check_ranges(config: Config) -> None:
+    import math
+
+    for section, key, ok, rule in _RANGES:
+        value = getattr(getattr(config, section), key)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{section}.{key} = {value!r}: must be a finite number {rule}")
+        if not ok(value):
+            raise ConfigError(f"{section}.{key} = {value!r}: must be {rule}")
+    if config.data.folds and not config.data.fold < config.data.folds:
+        raise ConfigError(
+            f"data.fold = {config.data.fold!r}: must be in 0-{config.data.folds - 1} (data.folds = {config.data.folds})"
+        )
+
+
 def validate(config: Config) -> None:
-    """Cross-field checks that a type check cannot make."""
+    """Range and cross-field checks that a type check cannot make; each error names
+    the key, its value and what to give instead."""
+    _check_ranges(config)
     lo, hi = (config.signal.band_bpm + [0, 0])[:2]
     if len(config.signal.band_bpm) != 2 or not 0 < lo < hi:
         raise ConfigError(
@@ -362,8 +431,6 @@ def validate(config: Config) -> None:
         raise ConfigError(
             f"train.mode = '{config.train.mode}': use 'contrastive' or 'supervised'"
         )
-    if config.bank.size < 0:
-        raise ConfigError(f"bank.size = {config.bank.size}: must be >= 0 (0 turns the bank off)")
     if config.preprocess.roi not in ("face", "full"):
         raise ConfigError(f"preprocess.roi = '{config.preprocess.roi}': use 'face' or 'full'")
 

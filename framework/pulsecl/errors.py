@@ -22,6 +22,7 @@ __all__ = [
     "DataError",
     "SignalError",
     "CheckpointError",
+    "StorageError",
     "closest",
 ]
 
@@ -74,6 +75,12 @@ class SignalError(PulseclError, ValueError):
 
 class CheckpointError(PulseclError):
     """A checkpoint is missing, tampered with, or from a different model."""
+
+
+class StorageError(PulseclError):
+    """A file cannot be written: the disk is full, a quota is reached, or the folder is
+    read-only.  Raised by :mod:`pulsecl.io` after it has removed its temporary file, so
+    the target is left as it was."""
 
 
 def closest(name: str, choices: Iterable[str]) -> str | None:

@@ -6,8 +6,11 @@ import shutil
 
 import pytest
 
+import pulsecl
+
 from bench_helpers import TINY_RECIPE, TINY_SET, read_csv, render_tiny, table_rows, write_suite
 from pulsecl.bench import load_records, load_suite, run_suite
+from pulsecl.engine.checkpoint import load_checkpoint
 
 
 def _suite(folder, train, test, extra=""):
@@ -89,3 +92,99 @@ def test_a_run_trained_with_other_settings_is_not_reused(tmp_path):
 
         suite = load_suite(path)
         train_recipe(_Context(suite, out, {"train": test}), "ssl", 0, "ssl-s0")
+
+
+class _StopAt:
+    """Ctrl-C after training step ``n``."""
+
+    def __init__(self, n):
+        self.n = n
+
+    @pulsecl.hookimpl
+    def pulsecl_train_step_end(self, step):
+        if step == self.n:
+            raise KeyboardInterrupt
+
+
+def test_a_suite_interrupted_after_the_first_epoch_resumes_its_run_and_reports(tmp_path):
+    """Ctrl-C after epoch 1 left best.pt and last.pt but no bench.json; every rerun then
+    failed with "KeyError: 'train'" (the training data was not prepared)."""
+    from pulsecl.plugins import get_plugin_manager
+
+    test = render_tiny(tmp_path / "test")
+    suite = load_suite(_suite(tmp_path, test, test))
+    out = tmp_path / "out"
+    run = out / "runs" / "ssl-s0"
+    pm = get_plugin_manager()
+    pm.register(_StopAt(2), "stop")
+    with pytest.raises(KeyboardInterrupt):
+        run_suite(suite, out, progress=False, log=None)
+    pm.unregister(name="stop")
+    assert (run / "best.pt").is_file() and not (run / "bench.json").exists()
+    assert load_checkpoint(run / "last.pt")["train_state"]["step"] == 2
+
+    result = run_suite(suite, out, progress=False, log=None)
+    assert result.ran == ["test/ssl/s0"] and not result.failed
+    (rec,) = load_records(out)
+    assert rec["train"]["resumed"] is True and rec["train"]["steps"] == 2 and rec["train"]["epochs"] == 2
+    assert "## Training runs" in (out / "report" / "report.md").read_text()
+
+
+_KILLED_AFTER_EPOCH_1 = """
+import os, sys, time
+from pathlib import Path
+from pulsecl.engine import trainer
+
+real = trainer.Trainer._save
+
+
+def save_then_wait(self, name, train_state=True):
+    real(self, name, train_state)
+    if name == "best.pt" and self.epoch == 1:
+        Path(sys.argv[1]).touch()
+        time.sleep(120)  # killed here
+
+
+trainer.Trainer._save = save_then_wait
+from pulsecl.cli import main
+
+sys.exit(main(["bench", sys.argv[2], "--out", sys.argv[3], "--no-progress"]))
+"""
+
+
+def test_a_bench_killed_after_the_first_epoch_finishes_on_the_next_run(tmp_path, capsys):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from pulsecl.cli import main
+
+    test = render_tiny(tmp_path / "test")
+    path = _suite(tmp_path, test, test)
+    out = tmp_path / "out"
+    mark = tmp_path / "epoch1.mark"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_AFTER_EPOCH_1, str(mark), str(path), str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        for _ in range(3000):  # until epoch 1 is saved (no timing is asserted)
+            if mark.exists() or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert mark.exists(), proc.stderr.read().decode() if proc.poll() is not None else "no epoch"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stderr.close()
+    run = out / "runs" / "ssl-s0"
+    assert (run / "best.pt").is_file() and not (run / "bench.json").exists()
+
+    assert main(["bench", str(path), "--out", str(out), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "failed" not in captured.err and "KeyError" not in captured.err
+    assert "ssl (seed 0): resuming the interrupted training run in" in captured.out
+    assert "1 cells run, 0 already done, 0 failed" in captured.out
+    (rec,) = load_records(out)
+    assert rec["train"]["resumed"] is True and rec["train"]["steps"] == 2

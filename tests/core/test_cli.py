@@ -88,3 +88,175 @@ def test_broken_plugin_reported_by_cli(make_dist, tmp_path):
 def test_no_command_prints_help(capsys):
     assert main([]) == 0
     assert "usage: pulsecl" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("train.epochs=-3", "train.epochs = -3: must be >= 1"),
+        ("train.batch_size=0", "train.batch_size = 0: must be >= 1 (clips per batch)"),
+    ],
+)
+def test_train_refuses_values_that_cannot_train_and_writes_nothing(tmp_path, capsys, override, message):
+    data = tmp_path / "data"
+    data.mkdir()
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(data), "--out", str(run), "--set", override]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"pulsecl: error: {message}\n"
+    assert "done:" not in captured.out
+    assert not run.exists()
+
+
+def test_a_full_disk_outside_pulsecl_io_is_still_one_line(monkeypatch, capsys):
+    import errno
+
+    import pulsecl.commands.config as cmd
+
+    def full(args):
+        raise OSError(errno.ENOSPC, "No space left on device", "/results/plot.png")
+
+    monkeypatch.setattr(cmd, "run_show", full)
+    assert main(["config", "show"]) == 2
+    assert capsys.readouterr().err == (
+        "pulsecl: error: '/results/plot.png': No space left on device; free space or choose another --cache/--out\n"
+    )
+
+    def broken(args):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(cmd, "run_show", broken)
+    with pytest.raises(OSError):  # any other OSError is not the user's to fix: a traceback
+        main(["config", "show"])
+
+
+def test_train_removes_a_checkpoint_temp_file_that_a_killed_run_left(tmp_path, capsys):
+    import subprocess
+
+    import pulsecl.io as io_mod
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()  # its pid is free: the writer of the temp file below is gone
+    run = tmp_path / "run"
+    run.mkdir()
+    orphan = run / f".last.pt.pulsecl.{proc.pid}@{io_mod._HOST}.q1w2e3r4.tmp"
+    orphan.write_bytes(b"x" * 2048)
+    assert main(["train", "--data", str(tmp_path / "missing"), "--out", str(run)]) == 2
+    assert not orphan.exists()
+    assert capsys.readouterr().err.splitlines() == [
+        f"pulsecl: warning: '{run}': removed 1 temporary file(s) (2.0 KB) left by an interrupted pulsecl run",
+        f"pulsecl: error: data path '{tmp_path / 'missing'}' does not exist",
+    ]
+
+
+def test_warnings_print_as_one_line_each_and_once(monkeypatch, capsys):
+    import pulsecl.commands.config as cmd
+    from pulsecl.warn import warn
+
+    def noisy(args):
+        for _ in range(3):
+            warn("'a.avi': read 180 of 360 frames; the file may be truncated")
+        warn("'b.avi': read 1 of 9 frames; the file may be truncated")
+        print("result")
+        return 0
+
+    monkeypatch.setattr(cmd, "run_show", noisy)
+    assert main(["config", "show"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "result\n"
+    assert captured.err == (
+        "pulsecl: warning: 'a.avi': read 180 of 360 frames; the file may be truncated\n"
+        "pulsecl: warning: 'b.avi': read 1 of 9 frames; the file may be truncated\n"
+    )
+    assert main(["config", "show"]) == 0  # the next command prints them again
+    assert capsys.readouterr().err.count("pulsecl: warning:") == 2
+
+
+def test_debug_works_after_the_subcommand_too(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[train]\nepohcs = 3\n")
+    out = run_cli("config", "show", str(path), "--debug")
+    assert out.returncode != 0
+    assert "unrecognized arguments" not in out.stderr
+    assert "Traceback" in out.stderr and "ConfigError" in out.stderr
+
+
+def test_disable_plugin_works_before_and_after_the_subcommand(capsys):
+    assert main(["--disable-plugin", "losses", "plugins", "--disable-plugin", "bank", "--json"]) == 0
+    names = {r["name"] for r in json.loads(capsys.readouterr().out)}
+    assert {"losses", "bank"}.isdisjoint(names) and "physnet" in names
+    assert main(["plugins", "--json", "--disable-plugin", "losses"]) == 0
+    names = {r["name"] for r in json.loads(capsys.readouterr().out)}
+    assert "losses" not in names and "bank" in names
+
+
+def test_every_subcommand_takes_debug_and_disable_plugin():
+    import argparse
+
+    from pulsecl.cli import build_parser
+
+    def leaves(parser, path=()):
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs:
+            yield path, parser
+        for action in subs:
+            for name, sub in action.choices.items():
+                yield from leaves(sub, (*path, name))
+
+    found = list(leaves(build_parser()))
+    assert len(found) >= 11
+    for path, parser in found:
+        options = {s for a in parser._actions for s in a.option_strings}
+        assert {"--debug", "--disable-plugin"} <= options, path
+
+
+def _subcommands(parser, path=("pulsecl",)):
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            for name, sub in action.choices.items():
+                yield (*path, name), sub, helps.get(name)
+                yield from _subcommands(sub, (*path, name))
+
+
+def test_every_subcommand_and_every_option_has_a_help_string():
+    import argparse
+
+    from pulsecl.cli import build_parser
+
+    parser = build_parser()
+    found = list(_subcommands(parser))
+    assert {p[1] for p, _, _ in found} >= {"plugins", "config", "preprocess", "synth", "train", "evaluate",
+                                           "predict", "export", "bench", "demo"}
+    missing = []
+    for path, sub, listed in found:
+        name = " ".join(path)
+        if not (listed or "").strip():
+            missing.append(f"{name}: no help line in its parent's list")
+        if not (sub.description or "").strip():
+            missing.append(f"{name}: no description")
+        for action in sub._actions:
+            if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+                continue
+            if action.help == argparse.SUPPRESS:
+                continue  # hidden on purpose
+            if not (action.help or "").strip():
+                missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}: no help")
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction) and not (action.help or "").strip():
+            missing.append(f"pulsecl {'/'.join(action.option_strings)}: no help")
+    assert missing == []
+
+
+def test_config_presets_says_what_each_preset_is(capsys):
+    from pulsecl.config import presets
+
+    assert main(["config", "presets"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == presets()
+    assert lines[0] == (
+        "default  pulsecl's small default: trains on CPU in minutes (see README, \"Defaults that learn\")."
+    )
+    assert lines[1].startswith("paper    The paper's recipe (Gideon & Stent, ICCV 2021)")

@@ -140,3 +140,86 @@ def test_every_field_has_a_documenting_comment():
 def test_presets_load():
     for name in presets():
         assert isinstance(load_config(name), Config)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("train.batch_size=0", "train.batch_size = 0: must be >= 1 (clips per batch)"),
+        ("train.epochs=-3", "train.epochs = -3: must be >= 1"),
+        ("train.epochs=0", "train.epochs = 0: must be >= 1"),
+        ("train.lr=0", "train.lr = 0.0: must be > 0 (e.g. 0.001)"),
+        ("train.lr=-1e-3", "train.lr = -0.001: must be > 0 (e.g. 0.001)"),
+        ("train.lr=nan", "train.lr = nan: must be a finite number > 0 (e.g. 0.001)"),
+        ("train.steps_per_epoch=-1", "train.steps_per_epoch = -1: must be >= 0 (0 = one pass over the clips)"),
+        ("train.time_budget_s=-5", "train.time_budget_s = -5.0: must be >= 0 (seconds; 0 = no limit)"),
+        ("train.weight_decay=-0.1", "train.weight_decay = -0.1: must be >= 0"),
+        ("data.clip_frames=3", "data.clip_frames = 3: must be >= 4 (frames)"),
+        ("data.clip_s=-1", "data.clip_s = -1.0: must be >= 0 (seconds; 0 = use data.clip_frames)"),
+        ("data.folds=1", "data.folds = 1: must be >= 2, or 0 to turn k-fold off"),
+        ("data.val_fraction=1", "data.val_fraction = 1.0: must be in [0, 1) (a fraction of the subjects)"),
+        ("signal.window_s=0", "signal.window_s = 0.0: must be > 0 (seconds)"),
+        ("preprocess.size=4", "preprocess.size = 4: must be in 8-1024 (pixels)"),
+        ("preprocess.smooth=0", "preprocess.smooth = 0.0: must be in (0, 1] (the EMA weight of a new box)"),
+        ("eval.overlap=1", "eval.overlap = 1.0: must be in [0, 1) (a fraction of the window)"),
+        ("bank.size=-1", "bank.size = -1: must be >= 0 (0 turns the bank off)"),
+    ],
+)
+def test_numeric_values_out_of_range_name_the_key(override, message):
+    with pytest.raises(ConfigError) as err:
+        load_config(overrides=[override])
+    assert str(err.value) == message
+
+
+def test_out_of_range_value_in_a_file_is_refused_too(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("[train]\nbatch_size = 0\n")
+    with pytest.raises(ConfigError, match=r"^train.batch_size = 0: must be >= 1"):
+        load_config(path)
+
+
+def test_fold_must_be_one_of_the_folds():
+    with pytest.raises(ConfigError) as err:
+        load_config(overrides=["data.folds=5", "data.fold=5"])
+    assert str(err.value) == "data.fold = 5: must be in 0-4 (data.folds = 5)"
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        (
+            "loss.weights={mvtl = 1.0",
+            "--set 'loss.weights={mvtl = 1.0': the value of loss.weights is not valid TOML: "
+            "Unclosed inline table (at the end of the value)",
+        ),
+        (
+            "signal.band_bpm=[45, 150",
+            "--set 'signal.band_bpm=[45, 150': the value of signal.band_bpm is not valid TOML: "
+            "Unclosed array (at the end of the value)",
+        ),
+        (
+            "loss.weights={mvtl = }",
+            "--set 'loss.weights={mvtl = }': the value of loss.weights is not valid TOML: "
+            "Invalid value (at character 9)",
+        ),
+        (
+            'data.root="runs/x',
+            "--set 'data.root=\"runs/x': the value of data.root is not valid TOML: "
+            "Unterminated string (at the end of the value)",
+        ),
+        (
+            "model.options.channels=[8",
+            "--set 'model.options.channels=[8': the value of model.options.channels is not valid TOML: "
+            "Unclosed array (at the end of the value)",
+        ),
+    ],
+)
+def test_a_set_value_that_looks_like_toml_but_does_not_parse_is_a_toml_error(override, message):
+    with pytest.raises(ConfigError) as err:
+        apply_override(Config(), override)
+    assert str(err.value) == message
+
+
+def test_a_bare_word_is_still_a_string():
+    assert apply_override(Config(), "train.device=cpu").train.device == "cpu"
+    assert apply_override(Config(), "views.augment=''").views.augment == ""

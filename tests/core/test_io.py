@@ -36,3 +36,164 @@ def test_written_files_get_the_usual_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert (tmp_path / "r.txt").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def _no_temp_files(folder):
+    return [p.name for p in folder.rglob("*.tmp")] == []
+
+
+def test_a_full_disk_is_a_one_line_storage_error_and_keeps_the_old_file(tmp_path, disk_full):
+    from pulsecl.errors import PulseclError, StorageError
+
+    target = tmp_path / "cache" / "frames.npy"
+    target.parent.mkdir()
+    target.write_bytes(b"old")
+    state = disk_full(1000)
+    with pytest.raises(StorageError) as err:
+        save_npy(target, np.zeros(10_000, np.uint8))
+    assert isinstance(err.value, PulseclError) and state["failures"] == 1
+    assert str(err.value) == (
+        f"'{target}': no space left on device; nothing was written; free space or choose another --cache/--out"
+    )
+    assert target.read_bytes() == b"old" and _no_temp_files(tmp_path)
+
+
+@pytest.mark.parametrize("code, text", [(28, "no space left on device"), (122, "disk quota exceeded")])
+def test_a_full_disk_raised_by_the_callers_write_is_reported_too(tmp_path, code, text):
+    import errno
+
+    from pulsecl.errors import StorageError
+
+    assert (errno.ENOSPC, errno.EDQUOT) == (28, 122)
+    with pytest.raises(StorageError, match=f"^'{tmp_path / 'r.md'}': {text}; nothing was written"):
+        with atomic_write(tmp_path / "r.md", "w") as fh:
+            fh.write("x")
+            raise OSError(code, "full")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_other_errors_of_the_callers_code_pass_through(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        with atomic_write(tmp_path / "r.md", "w"):
+            open(tmp_path / "missing-input.txt")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_read_only_folder_is_a_storage_error(tmp_path, monkeypatch):
+    import errno
+    import tempfile
+
+    from pulsecl.errors import StorageError
+
+    def refuse(*a, **k):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(StorageError) as err:
+        write_json(tmp_path / "x.json", {})
+    assert str(err.value) == (
+        f"'{tmp_path / 'x.json'}': cannot write (Read-only file system); nothing was written; "
+        "choose another --cache/--out"
+    )
+
+
+def test_append_text_is_all_or_nothing(tmp_path, monkeypatch):
+    import builtins
+    import errno
+
+    import pulsecl.io as io_mod
+    from pulsecl.errors import StorageError
+    from pulsecl.io import append_text
+
+    log = tmp_path / "log.csv"
+    append_text(log, "step,loss\r\n1,0.5\r\n")
+
+    class Filling:  # the disk fills after 3 bytes of the new rows
+        def __init__(self, fh):
+            self.fh = fh
+
+        def write(self, data):
+            self.fh.write(bytes(memoryview(data)[:3]))
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.fh, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+    monkeypatch.setattr(io_mod, "open", lambda *a, **k: Filling(builtins.open(*a, **k)), raising=False)
+    with pytest.raises(StorageError) as err:
+        append_text(log, "2,0.4\r\n3,0.3\r\n")
+    assert str(err.value) == f"'{log}': no space left on device; nothing was written; free space or choose another --cache/--out"
+    monkeypatch.undo()
+    assert log.read_bytes() == b"step,loss\r\n1,0.5\r\n"
+
+
+def _dead_pid():
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid  # exited and reaped: no process has this pid now
+
+
+def test_temp_files_carry_the_writers_pid(tmp_path):
+    import os
+
+    from pulsecl.io import temp_prefix
+
+    seen = []
+    with atomic_write(tmp_path / "frames.npy") as fh:
+        seen = [p.name for p in tmp_path.iterdir()]
+        fh.write(b"x")
+    assert len(seen) == 1 and seen[0].startswith(temp_prefix(tmp_path / "frames.npy"))
+    assert f".pulsecl.{os.getpid()}@" in seen[0] and seen[0].endswith(".tmp")
+
+
+def test_stale_temp_files_are_removed_and_live_or_foreign_ones_kept(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import pulsecl.io as io_mod
+    from pulsecl.io import STALE_AFTER_S, remove_stale_temp_files
+
+    host = io_mod._HOST
+    entry = tmp_path / "subject1-vid-0123456789abcdef"
+    entry.mkdir()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        old = time.time() - STALE_AFTER_S - 60
+        files = {
+            "dead": entry / f".frames.npy.pulsecl.{_dead_pid()}@{host}.abcd1234.tmp",
+            "live": entry / f".frames.npy.pulsecl.{live.pid}@{host}.abcd1234.tmp",
+            "mine": entry / f".meta.json.pulsecl.{os.getpid()}@{host}.abcd1234.tmp",
+            "live_but_old": entry / f".timestamps.npy.pulsecl.{live.pid}@{host}.zzzz9999.tmp",
+            "foreign_new": entry / ".frames.npy.pulsecl.77@otherhost.abcd1234.tmp",
+            "foreign_old": entry / ".frames.npy.pulsecl.78@otherhost.abcd1234.tmp",
+            "legacy_new": entry / ".frames.npy.k2j4h6g8.tmp",
+            "legacy_old": entry / ".frames.npy.a1b2c3d4.tmp",
+            "not_ours": entry / "notes.tmp",
+            "not_ours_old": entry / ".cache.tmp",
+            "deep_dead": tmp_path / "a" / "b" / f".x.pulsecl.{_dead_pid()}@{host}.abcd1234.tmp",
+        }
+        for p in files.values():
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(b"0123456789")
+        for name in ("live_but_old", "foreign_old", "legacy_old", "not_ours_old"):
+            os.utime(files[name], (old, old))
+        removed = remove_stale_temp_files(tmp_path, depth=1)
+        assert sorted(p.name for p, _ in removed) == sorted(files[k].name for k in ("dead", "foreign_old", "legacy_old"))
+        assert all(n == 10 for _, n in removed)
+        kept = {k for k, p in files.items() if p.exists()}
+        assert kept == {"live", "mine", "live_but_old", "foreign_new", "legacy_new", "not_ours", "not_ours_old", "deep_dead"}
+        assert remove_stale_temp_files(tmp_path, depth=2) == [(files["deep_dead"], 10)]
+    finally:
+        live.kill()
+        live.wait()

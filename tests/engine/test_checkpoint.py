@@ -48,8 +48,64 @@ def test_tampered_checkpoint_is_refused_without_running_code(tmp_path, capsys):
     torch.save({"format": "pulsecl-checkpoint", "model": {}, "state_dict": Payload()}, path)
     with pytest.raises(CheckpointError) as err:
         load_checkpoint(path)
-    assert "holds objects other than tensors and plain data" in str(err.value)
+    assert str(err.value) == (
+        f"'{path}' would run code when loaded (it calls builtins.print): refused, nothing was run "
+        "(checkpoints load with weights_only=True); use only checkpoints written by pulsecl"
+    )
     assert "this would run on load" not in capsys.readouterr().out
+
+
+class Shell:
+    """What a malicious checkpoint carries: unpickling it runs a shell command."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"echo pwned > {self.target}",))
+
+
+def _code_message(path):
+    return (
+        f"'{path}' would run code when loaded (it calls posix.system): refused, nothing was run "
+        "(checkpoints load with weights_only=True); use only checkpoints written by pulsecl"
+    )
+
+
+@pytest.mark.parametrize("how", ["torch.save", "pickle.dump", "pickle.dump protocol 0", "torch.save legacy"])
+def test_a_checkpoint_that_carries_code_is_refused_and_said_to_be_so(tmp_path, capfd, how):
+    import os
+    import pickle
+
+    pwned = tmp_path / "PWNED"
+    path = tmp_path / "evil.pt"
+    payload = {"format": "pulsecl-checkpoint", "model": {}, "state_dict": Shell(pwned)}
+    if how == "torch.save":
+        torch.save(payload, path)
+    elif how == "torch.save legacy":
+        torch.save(payload, path, _use_new_zipfile_serialization=False)
+    else:
+        with open(path, "wb") as fh:
+            pickle.dump(payload, fh, protocol=0 if "0" in how else pickle.HIGHEST_PROTOCOL)
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(path)
+    assert str(err.value) == _code_message(path)
+    assert not pwned.exists()  # the command never ran
+    assert capfd.readouterr().err == ""  # nor did torch print warnings about the file
+    assert os.name != "posix" or "posix.system" in str(err.value)
+
+
+def test_the_cli_refuses_a_code_carrying_checkpoint_in_one_line(tmp_path, capsys):
+    from pulsecl.cli import main
+
+    pwned = tmp_path / "PWNED"
+    path = tmp_path / "evil.pt"
+    torch.save({"format": "pulsecl-checkpoint", "model": {}, "state_dict": Shell(pwned)}, path)
+    assert main(["export", str(path), "--out", str(tmp_path / "x.torchscript.pt")]) == 2
+    assert capsys.readouterr().err == f"pulsecl: error: {_code_message(path)}\n"
+    assert not pwned.exists() and not (tmp_path / "x.torchscript.pt").exists()
 
 
 def test_garbage_file(tmp_path):

@@ -219,3 +219,122 @@ def test_training_needs_no_built_in_loss_plugin(tiny_dataset, tmp_path, monkeypa
     assert res.steps == 4 and (tmp_path / mode / "best.pt").is_file()
     rows = list(csv.DictReader(open(tmp_path / mode / "log.csv")))
     assert loss in rows[0] and float(rows[0][loss]) >= 0
+
+
+
+
+def test_resume_drops_a_half_written_last_log_row(tiny_dataset, tmp_path):
+    """A kill while log.csv was being appended leaves a cut-off last line: resuming
+    drops it (a line cut after its first field gave TypeError in _truncate_csv) and
+    logs no step twice."""
+    config = load_config(None, TINY)
+    run = tmp_path / "run"
+    pm = get_plugin_manager()
+    pm.register(StopAt(3), "stop-at-3")
+    part = train(config, tiny_dataset, run, progress=False, log=None)
+    pm.unregister(name="stop-at-3")
+    assert part.interrupted and part.steps == 3
+    with open(run / "log.csv", "a", newline="") as fh:
+        fh.write("2")
+    with open(run / "epochs.csv", "a", newline="") as fh:
+        fh.write("2")
+    res = train(config, tiny_dataset, run, resume=True, progress=False, log=None)
+    assert (res.steps, res.interrupted) == (4, False)
+    rows = list(csv.DictReader(open(run / "log.csv")))
+    assert [int(r["step"]) for r in rows] in ([1, 2, 3, 4], [1, 2, 4])
+    assert all(None not in r and "" not in r.values() for r in rows)
+    assert [int(r["epoch"]) for r in csv.DictReader(open(run / "epochs.csv"))] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "tail", ["3", "3,", "2,3,0.12", "x,y,z,w\n", "2,3,0.1\n", "2,3,0.1,0.2,0.3\n", "2,2.5e"]
+)
+def test_truncate_csv_drops_malformed_rows_and_keeps_the_rest(tmp_path, tail):
+    from pulsecl.engine.trainer import _truncate_csv
+
+    path = tmp_path / "log.csv"
+    path.write_text("epoch,step,loss,clips_per_s\r\n1,1,0.5,3.0\r\n1,2,0.4,3.1\r\n2,3,0.3,2.9\r\n" + tail)
+    _truncate_csv(path, 3)
+    rows = list(csv.DictReader(open(path, newline="")))
+    assert rows == [
+        {"epoch": "1", "step": "1", "loss": "0.5", "clips_per_s": "3.0"},
+        {"epoch": "1", "step": "2", "loss": "0.4", "clips_per_s": "3.1"},
+        {"epoch": "2", "step": "3", "loss": "0.3", "clips_per_s": "2.9"},
+    ]
+    _truncate_csv(path, 2)
+    assert [r["step"] for r in csv.DictReader(open(path, newline=""))] == ["1", "2"]
+
+
+def test_a_full_disk_during_training_is_one_line_and_leaves_no_half_checkpoint(tiny_dataset, tmp_path, capsys, disk_full):
+    from pulsecl.engine.clips import load_videos
+
+    run = tmp_path / "run"
+    sets = [*TINY, "train.epochs=1", f"data.cache={tmp_path / 'cache'}"]
+    load_videos(load_config(None, sets), tiny_dataset, labels=False)  # the cache is built before the disk fills
+    state = disk_full(20_000)  # config.toml and run.json fit, a checkpoint does not
+    args = ["train", "--data", str(tiny_dataset), "--out", str(run), "--no-progress"]
+    assert main([*args, *[a for s in sets for a in ("--set", s)]]) == 2
+    assert state["failures"] == 1
+    assert capsys.readouterr().err == (
+        f"pulsecl: error: '{run / 'last.pt'}': no space left on device; nothing was written; "
+        "free space or choose another --cache/--out\n"
+    )
+    assert sorted(p.name for p in run.iterdir()) == ["config.toml", "epochs.csv", "log.csv", "run.json"]
+
+
+class FakeClock:
+    """time.perf_counter for the trainer: 10 s pass with every training step, and no
+    other time passes (so the budget is counted in steps, whatever the machine)."""
+
+    def __init__(self, stop_at=None):
+        self.now = 1000.0
+        self.stop_at = stop_at
+
+    def perf_counter(self):
+        return self.now
+
+    @pulsecl.hookimpl
+    def pulsecl_train_step_end(self, step):
+        self.now += 10.0
+        if step == self.stop_at:
+            raise KeyboardInterrupt
+
+
+def test_a_resumed_run_spends_only_the_time_budget_it_had_left(tiny_dataset, tmp_path, monkeypatch):
+    import pulsecl.engine.trainer as trainer_mod
+
+    config = load_config(None, [*TINY, "train.epochs=100", "train.time_budget_s=35"])
+    pm = get_plugin_manager()
+
+    clock = FakeClock()
+    monkeypatch.setattr(trainer_mod.time, "perf_counter", clock.perf_counter)
+    pm.register(clock, "clock")
+    whole = train(config, tiny_dataset, tmp_path / "whole", progress=False, log=None)
+    pm.unregister(name="clock")
+    assert (whole.steps, whole.epochs, whole.seconds) == (4, 2, 40.0)  # 40 s >= 35 s after step 4
+
+    clock = FakeClock(stop_at=3)  # Ctrl-C after the first epoch, 30 s into the budget
+    monkeypatch.setattr(trainer_mod.time, "perf_counter", clock.perf_counter)
+    pm.register(clock, "clock")
+    part = train(config, tiny_dataset, tmp_path / "part", progress=False, log=None)
+    pm.unregister(name="clock")
+    assert part.interrupted and part.steps == 3
+    assert load_checkpoint(tmp_path / "part" / "last.pt")["train_state"]["elapsed_s"] == 30.0
+
+    clock = FakeClock()  # a new process: its clock starts anywhere
+    clock.now = 5.0
+    monkeypatch.setattr(trainer_mod.time, "perf_counter", clock.perf_counter)
+    pm.register(clock, "clock")
+    resumed = train(config, tiny_dataset, tmp_path / "part", resume=True, progress=False, log=None)
+    pm.unregister(name="clock")
+    assert (resumed.steps, resumed.epochs, resumed.interrupted, resumed.seconds) == (4, 2, False, 40.0)
+
+
+def test_a_fresh_run_drops_the_logs_of_a_run_killed_before_its_first_checkpoint(tiny_dataset, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "log.csv").write_text("epoch,step,loss,clips_per_s\r\n1,1,9.0,1.0\r\n1,2,9.0,1.0\r\n1,3,9.")
+    config = load_config(None, [*TINY, "train.epochs=1"])
+    train(config, tiny_dataset, run, progress=False, log=None)
+    rows = list(csv.DictReader(open(run / "log.csv")))
+    assert [int(r["step"]) for r in rows] == [1, 2] and all(float(r["loss"]) != 9.0 for r in rows)

@@ -39,8 +39,9 @@ def test_export_of_a_bad_checkpoint_writes_nothing(make_checkpoint, tmp_path, ca
     assert not out.exists()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("onnx") is not None, reason="onnx is installed")
-def test_onnx_without_the_package_says_what_to_install(make_checkpoint, tmp_path, capsys):
+def test_onnx_without_the_package_says_what_to_install(make_checkpoint, tmp_path, capsys, monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnx" else real(name, *a))
     out = tmp_path / "model.onnx"
     assert main(["export", str(make_checkpoint()), "--format", "onnx", "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -62,3 +63,24 @@ def test_onnx_export_gives_the_same_output(make_checkpoint, tmp_path):
     with torch.no_grad():
         expected = _original(ck)(x).numpy()
     np.testing.assert_allclose(run_onnx(out.read_bytes(), x.numpy()), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_onnx_export_runs_in_onnxruntime_like_the_original(make_checkpoint, tmp_path, capsys):
+    """The exported file, loaded by onnxruntime itself (not through pulsecl), gives the
+    original model's pulse."""
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+
+    ck = make_checkpoint()
+    out = tmp_path / "model.onnx"
+    assert main(["export", str(ck), "--format", "onnx", "--out", str(out)]) == 0
+    assert "matches the original" in capsys.readouterr().out
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    (inp,) = session.get_inputs()
+    torch.manual_seed(2)
+    x = 0.4 + 0.2 * torch.rand(1, 3, 64, 32, 32)
+    with torch.no_grad():
+        expected = _original(ck)(x).numpy()
+    (got,) = session.run(None, {inp.name: x.numpy()})
+    assert got.shape == expected.shape
+    torch.testing.assert_close(torch.from_numpy(got), torch.from_numpy(expected), rtol=1e-4, atol=1e-4)

@@ -207,3 +207,114 @@ def test_identity_changes_with_the_file(tmp_path):
     b = open_source(path).identity()
     assert a["path"] == b["path"] and a["mtime_ns"] != b["mtime_ns"]
     assert json.dumps(a)  # serialisable for the cache key
+
+
+def _half_avi(tmp_path, n=40):
+    good = tmp_path / "good.avi"
+    write_video(good, _frames(n, 120, 160), fps=10)
+    half = tmp_path / "half.avi"
+    half.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    return good, half
+
+
+def test_a_video_cut_short_is_read_to_its_end_and_flagged_truncated(tmp_path, caplog):
+    import logging
+
+    good, half = _half_avi(tmp_path)
+    src = open_source(good)
+    assert src.frames_read is None and src.frames_expected == 40
+    assert sum(len(f) for f, _ in src) == 40
+    assert (src.frames_read, src.truncated, src.warnings) == (40, False, [])
+
+    src = open_source(half)
+    assert src.frames_expected == 40
+    with caplog.at_level(logging.WARNING, logger="pulsecl"):
+        n = sum(len(f) for f, _ in src)
+        sum(len(f) for f, _ in src)  # a second pass warns no more
+    assert 0 < n < 30 and src.frames_read == n and src.truncated is True
+    message = f"'{half}': read {n} of 40 frames; the file may be truncated"
+    assert src.warnings == [message]
+    assert [r.getMessage() for r in caplog.records if r.name == "pulsecl"] == [message]
+
+
+def test_crop_stream_and_preprocess_carry_the_truncation(tmp_path, caplog):
+    import logging
+
+    from pulsecl.config import PreprocessConfig
+    from pulsecl.video import iter_crops, preprocess
+
+    _, half = _half_avi(tmp_path)
+    settings = PreprocessConfig(roi="full", size=8)
+    stream = iter_crops(half, settings)
+    n = sum(len(c) for c, _ in stream)
+    assert stream.truncated and stream.frames_expected == 40 and stream.frames_read == n
+    message = f"'{half}': read {n} of 40 frames; the file may be truncated"
+    assert stream.warnings == [message]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="pulsecl"):
+        built = preprocess(half, settings, cache_dir=tmp_path / "cache")
+        reused = preprocess(half, settings, cache_dir=tmp_path / "cache")
+    assert not built.reused and reused.reused
+    assert built.warnings == reused.warnings == [message]
+    assert reused.meta["frames_expected"] == 40 and reused.meta["frames_read"] == n
+    # the cached entry tells again, so training on it is not silent either
+    assert [r.getMessage() for r in caplog.records if r.name == "pulsecl"] == [message, message]
+
+
+def test_a_short_count_by_a_frame_or_two_is_not_truncation():
+    from pulsecl.video.sources import short_read
+
+    assert not short_read(358, 360) and short_read(357, 360) and short_read(180, 360)
+    assert not short_read(180, None) and not short_read(180, 0)
+    assert not short_read(9960, 10_000) and short_read(9940, 10_000)
+
+
+def test_predict_prints_the_truncation_warning_once(tmp_path):
+    import subprocess
+    import sys
+
+    _, half = _half_avi(tmp_path, n=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "pulsecl", "predict", str(half), "--roi", "full", "--no-progress",
+         "--window", "4", "--band", "40", "250"],
+        capture_output=True, text=True,
+    )
+    lines = out.stderr.splitlines()
+    warnings = [l for l in lines if l.startswith("pulsecl: warning:")]
+    assert len(warnings) == 1, out.stderr
+    assert warnings[0].startswith(f"pulsecl: warning: '{half}': read ") and warnings[0].endswith(
+        " of 120 frames; the file may be truncated"
+    )
+
+
+def _broken_mp4(tmp_path):
+    path = tmp_path / "full.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (64, 48))
+    if not writer.isOpened():
+        pytest.skip("this OpenCV build cannot write MP4")
+    for f in _frames(20):
+        writer.write(f)
+    writer.release()
+    broken = tmp_path / "nomoov.mp4"
+    broken.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # the index (moov) is at the end
+    return broken
+
+
+def test_ffmpeg_prints_nothing_of_its_own_for_a_broken_video(tmp_path):
+    """FFmpeg's "moov atom not found" and "[mjpeg @ 0x...] overread 8" came before
+    pulsecl's own line; now the process's stderr holds pulsecl's lines only."""
+    import subprocess
+    import sys
+
+    broken = _broken_mp4(tmp_path)
+    out = subprocess.run([sys.executable, "-m", "pulsecl", "predict", str(broken)], capture_output=True, text=True)
+    assert out.returncode == 2
+    assert out.stderr == (
+        f"pulsecl: error: video '{broken}' cannot be opened: not a video, corrupt, or a codec this "
+        "OpenCV build cannot decode; try re-encoding it (e.g. to MJPG or H.264)\n"
+    )
+    _, half = _half_avi(tmp_path, n=40)
+    code = f"from pulsecl.video import open_source; print(sum(len(f) for f, _ in open_source({str(half)!r})))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and 0 < int(out.stdout) < 40
+    assert out.stderr == f"'{half}': read {int(out.stdout)} of 40 frames; the file may be truncated\n"

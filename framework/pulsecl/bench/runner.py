@@ -345,6 +345,8 @@ def train_recipe(ctx: _Context, method: str, seed: int, run: str, log: Callable[
     from pulsecl.engine.trainer import train
     from pulsecl.io import write_json
 
+    from pulsecl.io import tidy_dir
+
     suite = ctx.suite
     run_dir = ctx.out / "runs" / run
     marker = run_dir / _RUN_MARKER
@@ -358,9 +360,17 @@ def train_recipe(ctx: _Context, method: str, seed: int, run: str, log: Callable[
             )
         if (run_dir / "best.pt").is_file():
             return {**info, "reused": True}
+    # Not finished (no marker): a run interrupted after an epoch has best.pt and last.pt
+    # but no bench.json; it resumes from last.pt with the time budget it had left.
     m = suite.methods[method]
-    config = recipe_config(suite, method, seed, ctx.roots[m.train_data], ctx.out)
+    root = ctx.roots.get(m.train_data)
+    if root is None:  # a caller that did not resolve it (_prepare does)
+        root = dataset_root(suite, m.train_data, ctx.out)
+    config = recipe_config(suite, method, seed, root, ctx.out)
+    tidy_dir(run_dir)  # a checkpoint's temp file that a kill -9 left
     resume = (run_dir / "last.pt").is_file()
+    if resume and log:
+        log(f"{method} (seed {seed}): resuming the interrupted training run in {run_dir}")
     t0 = time.perf_counter()
     result = train(config, config.data.root, run_dir, resume=resume, progress=ctx.progress, log=log)
     if result.interrupted:
@@ -376,7 +386,8 @@ def train_recipe(ctx: _Context, method: str, seed: int, run: str, log: Callable[
         "steps": result.steps,
         "epochs": result.epochs,
         "best_score": result.best_score,
-        "seconds": round(time.perf_counter() - t0, 1),
+        # training time over every resume (what the time budget counts), not this call's
+        "seconds": round(result.seconds or time.perf_counter() - t0, 1),
         "resumed": resume,
         "train_data": m.train_data,
         "train_split": m.train_split,
@@ -467,10 +478,23 @@ def _prepare(suite: Suite, out: Path, tasks: list[Task], progress: bool, log: Ca
     from pulsecl.engine.clips import load_videos
     from pulsecl.models import load_model
 
+    def must_train(t: Task) -> bool:
+        """A recipe whose run is not finished: best.pt alone is not enough (an interrupted
+        run has one after its first epoch); finished is best.pt and a bench.json marker
+        for these settings, as train_recipe reuses."""
+        if suite.methods[t.method].kind != "recipe":
+            return False
+        run_dir = out / "runs" / (t.run or f"{t.method}-s{t.seed}")
+        try:
+            info = json.loads((run_dir / _RUN_MARKER).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return True
+        return info.get("run_key") != suite.run_key(t.method, t.seed) or not (run_dir / "best.pt").is_file()
+
     needed: list[str] = []
     for t in tasks:
         m = suite.methods[t.method]
-        if m.kind == "recipe" and t.run and not (out / "runs" / t.run / "best.pt").is_file():
+        if must_train(t):
             needed.append(m.train_data)
         needed.extend(c.dataset for c in t.cells if not cell_done(suite, out, c))
     needed = list(dict.fromkeys(needed))
@@ -493,7 +517,7 @@ def _prepare(suite: Suite, out: Path, tasks: list[Task], progress: bool, log: Ca
     jobs: dict[str, tuple[Any, str, str, bool]] = {}
     for t in tasks:
         m = suite.methods[t.method]
-        if m.kind == "recipe" and t.run and not (out / "runs" / t.run / "best.pt").is_file():
+        if must_train(t):
             config = recipe_config(suite, t.method, t.seed, roots[m.train_data], out)
             key = json.dumps([m.train_data, m.train_split, cache_settings(config.preprocess)], sort_keys=True, default=str)
             jobs.setdefault(key, (config, m.train_data, m.train_split, False))

@@ -15,10 +15,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("checkpoint", help="checkpoint file or run folder (best.pt is used)")
     p.add_argument("--data", required=True, help="dataset root or folder of labelled videos")
     p.add_argument("--out", help="folder for videos.csv, windows.csv, summary.json")
-    p.add_argument("--split", default="all", choices=["all", "train", "val", "test"])
+    p.add_argument("--split", default="all", choices=["all", "train", "val", "test"],
+                   help="evaluate only this subject-wise split of --data (train, val, test: as in training; default all)")
     p.add_argument("--set", action="append", default=[], dest="overrides", metavar="SECTION.KEY=VALUE",
                    help="override a key of the checkpoint's config (e.g. signal.preset=gideon2021)")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
 

@@ -15,7 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "before it is written.  ONNX needs: pip install 'pulsecl[export]'.",
     )
     p.add_argument("checkpoint", metavar="CKPT", help="checkpoint file or run folder")
-    p.add_argument("--format", choices=["torchscript", "onnx"], default="torchscript")
+    p.add_argument("--format", choices=["torchscript", "onnx"], default="torchscript",
+                   help="torchscript (default) or onnx (needs: pip install 'pulsecl[export]')")
     p.add_argument("--out", metavar="FILE", default=None,
                    help="output file (default: CKPT with .torchscript.pt or .onnx)")
     p.add_argument("--frames", type=int, default=None, help="frames of the example clip (default: clip_frames)")

@@ -7,7 +7,12 @@ import json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("plugins", help="list plugins and the components they register")
+    p = sub.add_parser(
+        "plugins",
+        help="list plugins and the components they register",
+        description="List every plugin pulsecl loaded (built-in and third-party): its distribution, "
+        "version and entry point, the components it registers in each table, and its other hooks.",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 

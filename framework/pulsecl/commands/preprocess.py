@@ -92,9 +92,9 @@ def run(args: argparse.Namespace) -> int:
     progress = not args.no_progress
     bar = None
     if progress and len(jobs) > 1:
-        from tqdm import tqdm
+        from pulsecl.progress import bar as progress_bar
 
-        bar = tqdm(total=len(jobs), unit="video", desc="preprocess")
+        bar = progress_bar(total=len(jobs), unit="video", desc="preprocess")
     start = time.perf_counter()
     built = reused = frames = missing = 0
     lines = []

@@ -45,6 +45,9 @@ def run(args: argparse.Namespace) -> int:
         config.data.root = args.data
     if not config.data.root:
         raise ConfigError("no training data: give --data PATH (or data.root in the config)")
+    from pulsecl.io import tidy_dir
+
+    tidy_dir(run_dir)  # a checkpoint's temp file that a kill -9 left
     result = train(config, config.data.root, run_dir, resume=bool(args.resume), progress=not args.no_progress)
     if result.interrupted:
         return 130

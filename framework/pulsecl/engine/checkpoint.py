@@ -15,8 +15,10 @@ one can never run code::
 
 from __future__ import annotations
 
+import io
 import pickle
 import re
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ from pulsecl.errors import CheckpointError
 FORMAT = "pulsecl-checkpoint"
 FORMAT_VERSION = 1
 
-__all__ = ["FORMAT", "build_from_checkpoint", "checkpoint_file", "load_checkpoint", "save_checkpoint"]
+__all__ = ["FORMAT", "build_from_checkpoint", "checkpoint_file", "load_checkpoint", "pickle_globals", "save_checkpoint"]
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
@@ -38,8 +40,13 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
 
     data = {"format": FORMAT, "format_version": FORMAT_VERSION, "pulsecl_version": __version__}
     data.update(payload)
+    # Serialise in memory first: torch.save turns a failing write (a full disk) into a
+    # RuntimeError that does not say why; our own write raises the OSError itself, which
+    # atomic_write reports as a StorageError naming the file.
+    buf = io.BytesIO()
+    torch.save(data, buf)
     with atomic_write(path, "wb") as fh:
-        torch.save(data, fh)
+        fh.write(buf.getbuffer())
 
 
 def checkpoint_file(path: str | Path) -> Path:
@@ -63,15 +70,19 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 
     path = checkpoint_file(path)
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols of foreign files
+            warnings.simplefilter("ignore")
+            data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
-        if found is None:
-            raise CheckpointError(f"'{path}' is not a readable checkpoint (not a torch file)") from None
-        raise CheckpointError(
-            f"'{path}' holds objects other than tensors and plain data ({found.group(1)}), "
-            "so it was not loaded (weights_only=True); only use checkpoints written by pulsecl"
-        ) from None
+        calls = [g for g in pickle_globals(path) if not g.startswith(_SAFE_MODULES)]
+        found = re.search(r"(?:Unsupported global: GLOBAL|unsupported GLOBAL) (\S+)", str(exc))
+        if calls or found is not None:
+            raise CheckpointError(
+                f"'{path}' would run code when loaded (it calls {calls[0] if calls else found.group(1)}): "
+                "refused, nothing was run (checkpoints load with weights_only=True); "
+                "use only checkpoints written by pulsecl"
+            ) from None
+        raise CheckpointError(f"'{path}' is not a readable checkpoint (not a torch file)") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
         raise CheckpointError(f"'{path}' is not a readable checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -115,6 +126,48 @@ def _check_payload(data: dict[str, Any], path: str) -> None:
     fs = data.get("fs")
     if fs is not None and (isinstance(fs, bool) or not isinstance(fs, (int, float)) or not fs > 0):
         raise CheckpointError(f"checkpoint '{path}': fs = {fs!r} is not a frame rate")
+
+
+# Globals every torch checkpoint names (tensor rebuilding, ordered dicts): not "code".
+_SAFE_MODULES = ("torch.", "collections.", "_codecs.")
+
+
+def pickle_globals(path: str | Path, limit: int = 10_000) -> list[str]:
+    """The ``module.name`` callables a pickle would import when loaded (a torch zip's
+    ``data.pkl``, or a plain pickle file, or a legacy torch file's pickles), read with
+    :mod:`pickletools` without loading anything; [] if it cannot be parsed."""
+    import io
+    import pickletools
+
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                names = [n for n in zf.namelist() if n.endswith("data.pkl")]
+                if not names:
+                    return []
+                blob = zf.read(names[0])
+        else:
+            with open(path, "rb") as fh:
+                blob = fh.read(64 * 2**20)
+    except (OSError, zipfile.BadZipFile, RuntimeError):
+        return []
+    found: list[str] = []
+    stream = io.BytesIO(blob)
+    strings: list[str] = []
+    try:
+        while stream.tell() < len(blob) and len(found) < limit:  # a legacy file holds several pickles
+            for op, arg, _ in pickletools.genops(stream):
+                if op.name in ("GLOBAL", "INST"):
+                    found.append(str(arg).replace(" ", "."))
+                elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
+                    found.append(f"{strings[-2]}.{strings[-1]}")
+                elif isinstance(arg, str):
+                    strings.append(arg)
+    except Exception:  # noqa: BLE001 - not a pickle (or not any more): what was found stands
+        pass
+    # protocols < 3 spell some modules the Python 2 way
+    py2 = {"__builtin__": "builtins", "copy_reg": "copyreg"}
+    return [py2.get(g.split(".", 1)[0], g.split(".", 1)[0]) + g[len(g.split(".", 1)[0]):] for g in found]
 
 
 def build_from_checkpoint(data: dict[str, Any], path: str | Path = "checkpoint"):

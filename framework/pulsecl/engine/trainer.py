@@ -15,6 +15,7 @@ stops at once, still saving the state as of the last finished step).
 from __future__ import annotations
 
 import csv
+import io
 import math
 import types
 import signal
@@ -36,7 +37,7 @@ from pulsecl.engine.checkpoint import load_checkpoint, save_checkpoint
 from pulsecl.engine.clips import ClipSampler, Video, load_videos
 from pulsecl.engine.device import autocast, choose_device
 from pulsecl.errors import CheckpointError, ConfigError, DataError
-from pulsecl.io import write_json, write_text
+from pulsecl.io import append_text, write_json, write_text
 from pulsecl.plugins import get_plugin_manager
 
 __all__ = ["TrainingModule", "Trainer", "TrainResult", "train"]
@@ -92,6 +93,7 @@ class TrainResult:
     steps: int
     best_score: float
     interrupted: bool
+    seconds: float = 0.0  # training time, summed over every resume (what time_budget_s counts)
 
 
 class _StopFlag:
@@ -241,6 +243,7 @@ class Trainer:
                 "best": self.best,
                 "plugins": _plugin_states(self.pm),
                 "config_hash": config_hash(cfg),
+                "elapsed_s": self._elapsed(),  # training time so far: a resumed budget goes on from here
             }
         return payload
 
@@ -260,6 +263,7 @@ class Trainer:
         self.generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
         self.epoch, self.step, self.best = int(state["epoch"]), int(state["step"]), float(state["best"])
+        self._elapsed_before = float(state.get("elapsed_s", 0.0))
         _restore_plugin_states(self.pm, state.get("plugins", {}))
         _truncate_csv(self.run_dir / "log.csv", self.step)
         _truncate_csv(self.run_dir / "epochs.csv", self.epoch, key="epoch")
@@ -387,8 +391,11 @@ class Trainer:
         self._build()
         self._load_data()
         self.epoch, self.step, self.best = 0, 0, float("inf")
+        self._elapsed_before, self._t_start = 0.0, time.perf_counter()
         if self.resume:
             self._restore()
+        elif self.dist.is_main:
+            _drop_orphan_logs(self.run_dir)
         if self.dist.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             write_text(self.run_dir / "config.toml", dump_toml(self.config))
@@ -426,7 +433,7 @@ class Trainer:
                 self._save("last.pt")
                 self.log(f"interrupted at step {self.step}: saved {self.run_dir / 'last.pt'}; continue with --resume")
         distributed.teardown(self.dist)
-        return TrainResult(self.run_dir, self.epoch, self.step, self.best, interrupted)
+        return TrainResult(self.run_dir, self.epoch, self.step, self.best, interrupted, seconds=self._elapsed())
 
     def _run_epoch(self, stop: _StopFlag) -> bool:
         from tqdm import tqdm
@@ -469,9 +476,13 @@ class Trainer:
         self.log(f"epoch {self.epoch}: loss {loss:.4f}, {name} {score:.4f}{' (best)' if improved else ''}")
         return False
 
+    def _elapsed(self) -> float:
+        """Training time in seconds, including the time before a resume."""
+        return self._elapsed_before + time.perf_counter() - self._t_start
+
     def _over_budget(self) -> bool:
         budget = self.config.train.time_budget_s
-        return bool(budget) and time.perf_counter() - self._t_start >= budget
+        return bool(budget) and self._elapsed() >= budget
 
     def _append_csv(self, name: str, rows: list[dict]) -> None:
         if not rows or not self.dist.is_main:
@@ -484,11 +495,12 @@ class Trainer:
             with open(path, newline="") as fh:
                 header = next(csv.reader(fh), None)
             fields = header or fields
-        with open(path, "a", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
-            if not exists:
-                writer.writeheader()
-            writer.writerows(rows)
+        buf = io.StringIO(newline="")
+        writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
+        if not exists:
+            writer.writeheader()
+        writer.writerows(rows)
+        append_text(path, buf.getvalue())  # all rows or none; a full disk is a StorageError
 
 
 def _build_losses(config: Config):
@@ -546,16 +558,46 @@ def _restore_plugin_states(pm, states: dict[str, Any]) -> None:
             plugin.load_state_dict(state)
 
 
+def _drop_orphan_logs(run_dir: Path) -> None:
+    """A fresh run in a folder without last.pt: log rows there are from a run killed
+    before its first checkpoint, and would be mixed with this run's.  Only files that
+    look like our logs (header ``epoch,step,...``) are removed."""
+    for name in ("log.csv", "epochs.csv"):
+        path = run_dir / name
+        try:
+            with open(path, newline="") as fh:
+                header = fh.readline()
+        except OSError:
+            continue
+        if header.startswith("epoch,step,"):
+            path.unlink()
+
+
 def _truncate_csv(path: Path, upto: int, key: str = "step") -> None:
-    """Drop log rows written after the checkpoint (they are replayed on resume)."""
+    """Drop log rows written after the checkpoint (they are replayed on resume).
+
+    A process killed while appending leaves a half-written last line; that row, and any
+    row whose fields do not match the header or whose ``key`` is not a number, is
+    dropped rather than failing the resume."""
     if not path.exists():
         return
     with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-        fields = list(rows[0]) if rows else None
-    if fields is None:
+        text = fh.read()
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]  # the last line was cut off mid-write
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    if not rows:
         return
-    keep = [r for r in rows if int(float(r[key])) <= upto]
+    fields, keep = rows[0], []
+    for values in rows[1:]:
+        if len(values) != len(fields):
+            continue
+        row = dict(zip(fields, values))
+        try:
+            if int(float(row[key])) <= upto:
+                keep.append(row)
+        except (KeyError, ValueError):
+            continue
     from pulsecl.io import atomic_write
 
     with atomic_write(path, "w") as fh:

@@ -236,9 +236,9 @@ def generate(
 
     bar = None
     if progress:
-        from tqdm import tqdm
+        from pulsecl.progress import bar as progress_bar
 
-        bar = tqdm(total=n * first.n_frames, unit="frame", desc=f"synth {out}")
+        bar = progress_bar(total=n * first.n_frames, unit="frame", desc=f"synth {out}")
     try:
         for i, target in enumerate(targets):
             subject = first if i == 0 else synthesize(

@@ -32,9 +32,16 @@ from typing import IO, Any
 import numpy as np
 
 from pulsecl.errors import DataError
-from pulsecl.io import atomic_write, save_npy, write_json
+from pulsecl.io import atomic_write, save_npy, tidy_dir, write_json
 
-__all__ = ["CACHE_VERSION", "CacheEntry", "NpyStreamWriter", "cache_key", "cache_settings", "check_cache_dir"]
+__all__ = [
+    "CACHE_VERSION",
+    "CacheEntry",
+    "NpyStreamWriter",
+    "cache_key",
+    "cache_settings",
+    "check_cache_dir",
+]
 
 #: Bumped when a code change alters the crops, so old entries are not reused.
 CACHE_VERSION = 1
@@ -153,6 +160,16 @@ class CacheEntry:
         save_npy(self.timestamps_path, np.asarray(timestamps, dtype=np.float64))
         write_json(self.meta_path, {**meta, "key": self.key})
 
+    def discard(self) -> None:
+        """Remove what a failed or interrupted build left (its folder too, when empty):
+        an entry without meta.json is never used, and on a full disk the space is
+        wanted back."""
+        for p in (self.meta_path, self.timestamps_path, self.frames_path):
+            with contextlib.suppress(OSError):
+                p.unlink()
+        with contextlib.suppress(OSError):
+            self.dir.rmdir()
+
     def __repr__(self) -> str:
         return f"CacheEntry({str(self.dir)!r})"
 
@@ -168,4 +185,6 @@ def check_cache_dir(cache_dir: str | os.PathLike[str]) -> Path:
         raise DataError(f"cache folder '{p}' cannot be created: {exc.strerror}") from None
     if not os.access(p, os.W_OK):
         raise DataError(f"cache folder '{p}' is not writable; give another folder (--cache)")
+    tidy_dir(p, depth=1)  # temp files that a kill -9 left in the entries
     return p
+

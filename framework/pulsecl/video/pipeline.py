@@ -62,8 +62,28 @@ class CropStream:
     """Iterable of ``(crops (n, S, S, 3) uint8 RGB, timestamps (n,) s)`` chunks.
 
     After (or during) iteration: ``n_frames`` frames out so far, ``frames_without_face``,
-    ``detections`` (detector runs), ``source`` (the :class:`FrameSource`).
+    ``detections`` (detector runs), ``source`` (the :class:`FrameSource`).  After a full
+    iteration, from the source: ``frames_read``, ``frames_expected`` (the container's
+    frame count, or None), ``truncated`` and ``warnings`` (one line per problem, e.g.
+    ``"'x.avi': read 180 of 360 frames; the file may be truncated"``, each also emitted
+    once through :func:`pulsecl.warn.warn`).
     """
+
+    @property
+    def frames_read(self) -> int | None:
+        return self.source.frames_read
+
+    @property
+    def frames_expected(self) -> int | None:
+        return self.source.frames_expected
+
+    @property
+    def truncated(self) -> bool:
+        return self.source.truncated
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.source.warnings
 
     def __init__(self, source: Any, settings: Any = None, progress: bool = False, fs: float | None = None):
         self.settings = settings if settings is not None else _default_settings()
@@ -94,9 +114,9 @@ class CropStream:
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         bar = None
         if self.progress:
-            from tqdm import tqdm
+            from pulsecl.progress import bar as progress_bar
 
-            bar = tqdm(total=self.source.n_frames, unit="frame", desc=self.source.name, leave=False)
+            bar = progress_bar(total=self.source.n_frames, unit="frame", desc=self.source.name, leave=False)
         tracker = self._tracker() if self.settings.roi == "face" else None
         chunks = iter(self.source)
         try:
@@ -153,7 +173,8 @@ class Clip:
     the cache); ``timestamps`` (T,) seconds; ``fs`` Hz, the mean rate of the timestamps;
     ``frames_without_face``: frames that reused an earlier box; ``source``: path or name;
     ``cache_path``: the cache entry folder (None when not cached); ``reused``: True when
-    the cache already held it.
+    the cache already held it; ``warnings``: problems found reading the source (e.g. a
+    truncated file), kept in the cache entry and emitted again when it is reused.
     """
 
     frames: np.ndarray
@@ -165,6 +186,7 @@ class Clip:
     cache_path: str | None = None
     reused: bool = False
     meta: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return self.n_frames
@@ -207,6 +229,7 @@ def preprocess(
             n_frames=stream.n_frames,
             frames_without_face=stream.frames_without_face,
             source=label,
+            warnings=list(stream.warnings),
         )
     check_cache_dir(cache_dir)
     key = cache_key(stream.settings, identity)
@@ -215,28 +238,39 @@ def preprocess(
     if hit is None:
         size = stream.settings.size
         stamps = []
-        with entry.frames_writer((size, size, 3)) as writer:
-            for crops, ts in stream:
-                writer.append(crops)
-                stamps.append(ts)
-        timestamps = np.concatenate(stamps)
-        meta = {
-            "source": label,
-            "identity": identity,
-            "settings": cache_settings(stream.settings),
-            "n_frames": int(stream.n_frames),
-            "fs": _rate(timestamps, src.fs),
-            "source_fs": float(src.fs),
-            "frames_without_face": int(stream.frames_without_face),
-            "detections": int(stream.detections),
-        }
-        entry.commit(timestamps, meta)
+        try:
+            with entry.frames_writer((size, size, 3)) as writer:
+                for crops, ts in stream:
+                    writer.append(crops)
+                    stamps.append(ts)
+            timestamps = np.concatenate(stamps)
+            meta = {
+                "source": label,
+                "identity": identity,
+                "settings": cache_settings(stream.settings),
+                "n_frames": int(stream.n_frames),
+                "fs": _rate(timestamps, src.fs),
+                "source_fs": float(src.fs),
+                "frames_without_face": int(stream.frames_without_face),
+                "detections": int(stream.detections),
+                "frames_read": stream.frames_read,
+                "frames_expected": stream.frames_expected,
+                "warnings": list(stream.warnings),
+            }
+            entry.commit(timestamps, meta)
+        except BaseException:
+            entry.discard()  # an error, a full disk or Ctrl-C: no unusable entry is left
+            raise
         hit = entry.load()
         if hit is None:
             raise DataError(f"cache entry '{entry.dir}' could not be read back after writing; check the disk")
         reused = False
     else:
         reused = True
+        from pulsecl.warn import warn
+
+        for line in hit[2].get("warnings", []):
+            warn(line)  # the cache keeps what reading the source found
     frames, timestamps, meta = hit
     return Clip(
         frames=frames,
@@ -248,6 +282,7 @@ def preprocess(
         cache_path=str(entry.dir),
         reused=reused,
         meta=meta,
+        warnings=list(meta.get("warnings", [])),
     )
 
 

@@ -26,6 +26,14 @@ import numpy as np
 
 from pulsecl.errors import DataError
 
+# FFmpeg (inside OpenCV) prints its own lines to stderr ("moov atom not found", "[mjpeg
+# @ 0x...] overread 8") before pulsecl's one-line error or warning says the same more
+# clearly.  OPENCV_FFMPEG_LOGLEVEL=-8 (AV_LOG_QUIET) silences it; OpenCV reads it when its
+# FFmpeg backend first starts, so it is set at import, before any capture is opened
+# (cv2.utils.logging.setLogLevel does not reach FFmpeg's own log).  A value the user set
+# wins; `pulsecl --debug` sets 24 (FFmpeg's warnings) to show them.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
 __all__ = [
     "IMAGE_EXTENSIONS",
     "VIDEO_EXTENSIONS",
@@ -37,6 +45,7 @@ __all__ = [
     "open_source",
     "image_timestamps",
     "frame_time",
+    "short_read",
     "chunk_size",
     "MAX_CHUNK_BYTES",
 ]
@@ -64,6 +73,13 @@ class FrameSource(ABC):
     messages and cache names); ``n_frames`` when known in advance (else None);
     ``chunk_frames`` frames per chunk.  ``identity()`` describes the source for cache
     keys (None: not cacheable, e.g. a camera).
+
+    After a full iteration: ``frames_read`` (frames read, None before), and for video
+    files ``frames_expected`` (the container's frame count, None when it gives none) and
+    ``truncated`` (True when clearly fewer frames were read than the container holds).
+    ``warnings`` lists one line per problem found while reading (e.g. ``"'x.avi': read
+    180 of 360 frames; the file may be truncated"``); each is also emitted once through
+    :func:`pulsecl.warn.warn`, which the CLI prints as ``pulsecl: warning: ...``.
     """
 
     fs: float
@@ -71,6 +87,21 @@ class FrameSource(ABC):
     name: str
     n_frames: int | None
     chunk_frames: int
+    frames_read: int | None = None
+    frames_expected: int | None = None
+    truncated: bool = False
+
+    @property
+    def warnings(self) -> list[str]:
+        """One line per problem found while reading (see the class docstring)."""
+        return self.__dict__.setdefault("_warnings", [])
+
+    def _warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+            from pulsecl.warn import warn
+
+            warn(message)
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         return self.chunks()
@@ -104,6 +135,13 @@ def _file_identity(path: Path) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------
 
 
+def short_read(read: int, expected: int | None) -> bool:
+    """True when ``read`` frames fall clearly short of the container's count
+    ``expected``: by more than 2 frames and 0.5 % (containers that estimate their count
+    from the duration, e.g. some MP4s, are off by a frame or two)."""
+    return bool(expected) and expected - read > max(2, 0.005 * expected)
+
+
 def frame_time(raw: float | None, t_first: float, index: int, last: float, fs: float) -> float:
     """Timestamp (s, from the first frame) of frame ``index`` from the decoder's time
     ``raw`` (s, None when unknown).  A missing, non-finite or non-increasing time puts
@@ -122,7 +160,9 @@ class VideoFileSource(FrameSource):
     (``CAP_PROP_POS_MSEC``).  Where the container gives none or gives them out of order,
     frame ``k`` is placed at ``k / fs``; ``fs`` (argument) overrides a missing or wrong
     container rate.  Missing, empty, corrupt and unreadable files raise
-    :class:`DataError` naming the file.
+    :class:`DataError` naming the file.  A file that ends before the container's frame
+    count (``frames_expected``; a truncated download or copy) is read to where it ends,
+    with ``truncated = True`` and a warning (see :class:`FrameSource`).
     """
 
     def __init__(self, path: str | os.PathLike[str], chunk_frames: int = DEFAULT_CHUNK, fs: float | None = None):
@@ -167,6 +207,7 @@ class VideoFileSource(FrameSource):
                 f"video '{p}' does not say its frame rate (container reports {container_fs}); give it, e.g. fs=30"
             )
         self.n_frames = count if count > 0 else None  # container's count: approximate for some formats
+        self.frames_expected = self.n_frames
         self._p = p
 
     def identity(self) -> dict[str, Any]:
@@ -211,10 +252,14 @@ class VideoFileSource(FrameSource):
                     out, block, k = block, None, 0  # drop our reference before the next chunk
                     yield out, stamps
                     del out
-            if block is not None and k:
-                yield block[:k], stamps[:k]
             if index == 0:
                 raise DataError(f"video '{self.path}' has no decodable frames (corrupt or truncated)")
+            self.frames_read = index
+            self.truncated = short_read(index, self.frames_expected)
+            if self.truncated:
+                self._warn(f"'{self.path}': read {index} of {self.frames_expected} frames; the file may be truncated")
+            if block is not None and k:
+                yield block[:k], stamps[:k]
         finally:
             cap.release()
 
@@ -345,6 +390,7 @@ class ImageFolderSource(FrameSource):
                         f"image '{f}' is {img.shape[1]}x{img.shape[0]}, the first was {shape[1]}x{shape[0]}"
                     )
                 cv2.cvtColor(img, cv2.COLOR_BGR2RGB, dst=block[k])
+            self.frames_read = start + len(names)
             yield block, self.timestamps[start : start + len(names)]
             del block
 
@@ -402,6 +448,7 @@ class CameraSource(FrameSource):
                 buf.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
                 stamps.append(now - t0)
                 count += 1
+                self.frames_read = count
                 if len(buf) == self.chunk_frames:
                     yield np.stack(buf), np.asarray(stamps)
                     buf, stamps = [], []
@@ -458,6 +505,7 @@ class ArraySource(FrameSource):
     def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for start in range(0, self.n_frames, self.chunk_frames):
             stop = min(start + self.chunk_frames, self.n_frames)
+            self.frames_read = stop
             yield self.frames[start:stop], self.timestamps[start:stop]
 
 
