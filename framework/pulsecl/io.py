@@ -34,6 +34,7 @@ from typing import IO, Any
 __all__ = [
     "STALE_AFTER_S",
     "atomic_write",
+    "atomic_write_all",
     "append_text",
     "remove_stale_temp_files",
     "storage_error",
@@ -225,6 +226,18 @@ def append_text(path: str | os.PathLike[str], text: str) -> None:
                 raise
     except OSError as exc:
         raise storage_error(path, exc) from None
+
+
+def atomic_write_all(files: dict[str | os.PathLike[str], bytes | str]) -> None:
+    """Write several files all or none: every file goes to its temporary file first, and
+    only when all are written are they renamed into place.  A failing write (a full
+    disk: :class:`~pulsecl.errors.StorageError`) or Ctrl-C leaves none of them."""
+    with contextlib.ExitStack() as stack:
+        for path, content in files.items():
+            data = content.encode("utf-8") if isinstance(content, str) else content
+            fh = stack.enter_context(atomic_write(path, "wb"))
+            fh.write(data)
+        # leaving the stack renames each file into place (none was renamed before)
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:

@@ -57,6 +57,9 @@ class Prediction:
     roi: str = "face"
     window_s: float = 10.0
     stride_s: float = 1.0
+    frames_expected: int | None = None  # the container's frame count, when it gives one
+    truncated: bool = False  # clearly fewer frames read than the container holds
+    warnings: list[str] = field(default_factory=list)  # one line per problem met reading the source
     version: str = __version__
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -84,6 +87,9 @@ class Prediction:
             "duration_s": _num(self.duration_s),
             "frames_read": int(self.frames_read),
             "frames_without_face": int(self.frames_without_face),
+            "frames_expected": self.frames_expected,
+            "truncated": bool(self.truncated),
+            "warnings": list(self.warnings),
             "source": self.source,
             "method": self.method,
             "checkpoint": self.checkpoint,
@@ -150,9 +156,12 @@ class Prediction:
     def write(self, out_dir: str | os.PathLike[str] | None = None, json_path: str | os.PathLike[str] | None = None,
               plot: bool = True) -> dict[str, Path]:
         """Write ``pulse.csv``, ``hr.csv``, ``summary.json`` and ``plot.png`` to
-        ``out_dir`` and/or the summary to ``json_path``, each atomically; everything is
-        rendered before the first file is written."""
-        from pulsecl.io import atomic_write, write_json, write_text
+        ``out_dir`` and/or the summary to ``json_path``: everything is rendered first,
+        then the files are written all or none (:func:`pulsecl.io.atomic_write_all`), so
+        a full disk leaves no partial set."""
+        import json
+
+        from pulsecl.io import atomic_write_all
 
         files: dict[str, Any] = {}
         summary = self.summary()
@@ -170,14 +179,7 @@ class Prediction:
             if jp.is_dir():
                 raise DataError(f"--json '{jp}' is a folder; give a file name")
             files["json"] = (jp, summary)
-        paths: dict[str, Path] = {}
-        for key, (path, content) in files.items():
-            if isinstance(content, bytes):
-                with atomic_write(path, "wb") as fh:
-                    fh.write(content)
-            elif isinstance(content, str):
-                write_text(path, content)
-            else:
-                write_json(path, content)
-            paths[key] = path
-        return paths
+        blobs = {path: content if isinstance(content, (bytes, str)) else json.dumps(content, indent=2, default=str) + "\n"
+                 for path, content in files.values()}
+        atomic_write_all(blobs)
+        return {key: path for key, (path, _) in files.items()}

@@ -154,6 +154,9 @@ def finish(s: Setup, stream: Any, source_label: str) -> Prediction:
         roi=s.config.preprocess.roi,
         window_s=float(sig.window_s),
         stride_s=float(sig.stride_s),
+        frames_expected=stream.frames_expected,
+        truncated=bool(stream.truncated),
+        warnings=list(stream.warnings),
     )
 
 

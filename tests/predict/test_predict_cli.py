@@ -106,3 +106,29 @@ def test_checkpoint_prediction_from_the_cli(videos, make_checkpoint, tmp_path, c
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["checkpoint"] == str(ck) and summary["method"] is None
     assert f"checkpoint {ck.name}" in capsys.readouterr().out
+
+
+def test_a_full_disk_leaves_no_partial_output_and_the_heart_rate_is_printed(videos, tmp_path, capsys, disk_full):
+    video = videos["light-30fps"]
+    out = tmp_path / "out"
+    state = disk_full(20_000)  # room for the CSVs, not for the plot as well
+    rc = main(["predict", str(video.path), "--out", str(out), "--no-progress"])
+    captured = capsys.readouterr()
+    assert rc == 2 and state["failures"] >= 1
+    assert "bpm" in captured.out  # the result was not lost with the files
+    (line,) = captured.err.strip().splitlines()
+    assert line.startswith("pulsecl: error: ") and "no space left on device" in line and "nothing was written" in line
+    assert not out.exists() or sorted(p.name for p in out.iterdir()) == []  # all four files or none, no temp file
+
+
+def test_a_truncated_video_is_flagged_in_the_summary(videos, tmp_path, capsys):
+    data = videos["light-30fps"].path.read_bytes()
+    half = tmp_path / "half.avi"
+    half.write_bytes(data[: int(len(data) * 0.6)])
+    assert main(["predict", str(half), "--json", str(tmp_path / "s.json"), "--no-progress"]) == 0
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["truncated"] is True and summary["frames_expected"] == videos["light-30fps"].n_frames
+    assert summary["frames_read"] < summary["frames_expected"]
+    (warning,) = summary["warnings"]
+    assert f"read {summary['frames_read']} of {summary['frames_expected']} frames" in warning
+    assert f"pulsecl: warning: {warning}" in capsys.readouterr().err

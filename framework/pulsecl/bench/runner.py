@@ -12,7 +12,8 @@ Layout of the output folder ``OUT``::
 A rerun skips every cell whose record is done and whose settings are unchanged (a
 record whose settings changed is stale and runs again), so an interrupted suite resumes
 where it stopped.  A recipe's run is reused once trained; a run interrupted during
-training resumes from its ``last.pt`` (a ``train.time_budget_s`` then counts afresh).
+training resumes from its ``last.pt`` with the time budget it had left (``train.time_budget_s``
+counts the training time of every attempt).
 ``jobs > 1`` runs tasks in that many processes (datasets are rendered and preprocessed
 first, in this process, so workers only read the cache); ``shard = (I, N)`` runs tasks
 I, I+N, ... only.  A failing cell is recorded as failed, the others go on, and a rerun
@@ -552,8 +553,7 @@ def run_suite(
 ) -> BenchResult:
     """Run the cells of ``suite`` (this shard's) that are not done yet, then write the
     report of every cell recorded in ``out``.  See the module docstring."""
-    from tqdm import tqdm
-
+    from pulsecl import progress as progress_bars
     from pulsecl.bench.report import write_report
     from pulsecl.io import write_json
 
@@ -580,12 +580,12 @@ def run_suite(
         roots = _prepare(suite, out, pending, progress, say)
         ctx = _Context(suite, out, roots, progress=progress and jobs == 1)
         todo = sum(1 for t in pending for c in t.cells if not cell_done(suite, out, c))
-        bar = tqdm(total=todo, desc=f"bench {suite.name}", unit="cell", disable=not progress)
+        bar = progress_bars.bar(total=todo, desc=f"bench {suite.name}", unit="cell", disable=not progress)
         with bar:
             if jobs == 1:
                 for task in pending:
                     bar.set_postfix_str(task.run or task.cells[0].id)
-                    _collect(result, run_task(ctx, task, log=(tqdm.write if log else None)), bar)
+                    _collect(result, run_task(ctx, task, log=(progress_bars.write if log else None)), bar)
             else:
                 _run_parallel(ctx, pending, jobs, result, bar)
     if report:

@@ -77,18 +77,18 @@ def run(args: argparse.Namespace) -> int:
 
         result = live(args.camera, fs=args.fs, method=args.method, checkpoint=args.checkpoint, model=args.model,
                       duration=args.duration, **options)
-        paths = result.write(args.out, args.json, plot=not args.no_plot) if (args.out or args.json) else {}
     else:
         from pulsecl.predictor import predict
 
         result = predict(args.video, fs=args.fs, method=args.method, checkpoint=args.checkpoint, model=args.model,
                          progress=not args.no_progress, **options)
-        paths = result.write(args.out, args.json, plot=not args.no_plot) if (args.out or args.json) else {}
+    # The heart rate first: a file that cannot be written (a full disk) still leaves it on screen.
     print(
         f"{result.source}: {result.hr_bpm:.1f} bpm  (SNR {result.snr_db:.1f} dB, IPR {result.ipr:.2f}; "
         f"{result.frames_read} frames at {result.fs:.2f} fps, {result.frames_without_face} without a face; "
-        f"{result.label})"
+        f"{result.label})", flush=True
     )
+    paths = result.write(args.out, args.json, plot=not args.no_plot) if (args.out or args.json) else {}
     if paths:
         print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 0

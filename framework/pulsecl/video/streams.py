@@ -93,6 +93,23 @@ class PrefetchSource(FrameSource):
     def identity(self) -> dict[str, Any] | None:
         return self.source.identity()
 
+    # What the source found while reading (see FrameSource): the reader's, not ours.
+    @property
+    def frames_read(self) -> int | None:  # type: ignore[override]
+        return self.source.frames_read
+
+    @property
+    def frames_expected(self) -> int | None:  # type: ignore[override]
+        return self.source.frames_expected
+
+    @property
+    def truncated(self) -> bool:  # type: ignore[override]
+        return self.source.truncated
+
+    @property
+    def warnings(self) -> list[str]:  # type: ignore[override]
+        return self.source.warnings
+
     def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         import queue
         import threading
