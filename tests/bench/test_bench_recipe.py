@@ -10,6 +10,11 @@ from bench_helpers import TINY_RECIPE, TINY_SET, read_csv, render_tiny, table_ro
 from pulsecl.bench import load_records, load_suite, run_suite
 
 
+@pytest.fixture(autouse=True)
+def _recipe_backbone(test_backbones):
+    """The recipe's pass-through backbone is registered for every test here."""
+
+
 def _suite(folder, train, test, extra=""):
     recipe = ", ".join(json.dumps(s) for s in TINY_RECIPE)
     return write_suite(

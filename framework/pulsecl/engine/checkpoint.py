@@ -50,9 +50,18 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not path.exists():
         raise CheckpointError(f"checkpoint '{path}' does not exist")
     if path.is_dir():
-        for name in ("best.pt", "last.pt"):
-            if (path / name).is_file():
-                return load_checkpoint(path / name)
+        if (path / "best.pt").is_file():
+            return load_checkpoint(path / "best.pt")
+        if (path / "last.pt").is_file():
+            data = load_checkpoint(path / "last.pt")
+            if data.get("collapsed"):
+                # the trainer wrote no best.pt because every epoch's model looked collapsed
+                raise CheckpointError(
+                    f"run '{path}' has no best.pt: the model of every epoch looked collapsed (its "
+                    f"output barely depends on its input; probe_* in epochs.csv); give "
+                    f"'{path / 'last.pt'}' to use it anyway"
+                )
+            return data
         raise CheckpointError(f"'{path}' is a folder without best.pt or last.pt; give a checkpoint file")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
