@@ -102,3 +102,27 @@ def disk_full(monkeypatch):
         return state
 
     return fill
+
+
+class _TestBackbones:
+    """Registers pulsecl.testing's fixed-wave and pass-through backbones."""
+
+    @staticmethod
+    def pulsecl_register_backbones(registry):
+        from pulsecl.testing import FixedWaveBackbone, PassThroughBackbone
+
+        registry.add("fixed-wave", FixedWaveBackbone, description="test: k cycles per clip, whatever the input")
+        registry.add("pass-through", PassThroughBackbone, description="test: the mean green trace")
+
+
+@pytest.fixture
+def test_backbones():
+    """The backbones 'fixed-wave' and 'pass-through' while the test runs."""
+    from pulsecl.plugins import get_plugin_manager
+
+    pm = get_plugin_manager()
+    pm.register(_TestBackbones(), "test-backbones")
+    try:
+        yield
+    finally:
+        pm.unregister(name="test-backbones")

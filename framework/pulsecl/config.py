@@ -86,6 +86,7 @@ class DataConfig:
     cache: str = ""  # preprocessing cache folder ("" = <root>/.pulsecl-cache)
     clip_s: float = 0.0  # training clip length in seconds (0 = use clip_frames)
     clip_frames: int = 128  # training clip length in frames when clip_s is 0
+    sampling: str = "uniform"  # training clips: uniform (every video frame alike) | subjects (distinct subjects per batch, each alike)
     exclude: list[str] = field(default_factory=lambda: ["literature"])  # subject/video ids left out; "literature" = the usual ones (pulsecl.data.LITERATURE_EXCLUSIONS)
     split: str = "all"  # all | train | val | test (subject-wise, see fold settings)
     folds: int = 0  # k for subject-wise k-fold (0 = a single split by val_fraction)
@@ -110,22 +111,23 @@ class ViewsConfig:
     """The contrastive proxy task and the views cut from each branch."""
 
     proxy: str = "frequency"  # view generator that makes anchor/positive/negative branches
-    # crop_negatives: every negative gets the same length round(T / max r) (a window of
-    # the anchor, resampled), so one backbone call serves them all; nothing is padded.
-    # Same accuracy as own-length negatives (benchmarks/proof_selfsupervised.py); speed vs
-    # own length within noise (1.16x and 0.77x in two runs of benchmarks/speed.py),
-    # 1.65x the clips/s of zero-padded negatives.
-    proxy_options: dict[str, Any] = field(default_factory=lambda: {"crop_negatives": True})
+    # equal_length: every clip that enters the backbone has the anchor's T frames; each
+    # negative is a longer window of the source video resampled to T, so the clip length
+    # cannot tell a negative from an anchor (pulsecl_views.frequency; the paper preset
+    # keeps its zero-padded negatives for comparison).
+    proxy_options: dict[str, Any] = field(default_factory=lambda: {"equal_length": True})
     windows: str = "windows"  # view generator that cuts views from each branch
     windows_options: dict[str, Any] = field(default_factory=dict)
-    # augment: an "augment" view generator ("" = none) whose copy of each anchor clip
-    # reaches the losses as "augmented"; "motion" adds periodic sub-pixel head motion in
-    # the heart-rate band, and the invariance loss asks for the same signal as the still
-    # clip.  Held-out clips with periodic head motion, 10 min of CPU training
-    # (benchmarks/proof_selfsupervised.py): MAE 0.09 bpm with it, 19.6 without, POS 8.7.
-    # It halves the training clips/s (an extra backbone pass; benchmarks/speed.py).
+    # augment: an "augment" view generator ("" = none); "motion" adds periodic sub-pixel
+    # head motion in the heart-rate band (pulsecl_views.augment).
     augment: str = "motion"
     augment_options: dict[str, Any] = field(default_factory=dict)
+    # augment_on: "copy" = an augmented copy of the anchor clips, one more backbone pass,
+    # compared with the anchor by the invariance loss; "negatives" = the negatives are cut
+    # from the augmented video (no extra pass; the contrast itself asks the moving
+    # negative for the still anchor's pulse; needs an equal-length proxy).
+    augment_on: str = "copy"
+    augment_fraction: float = 1.0  # share of the batch that gets an augmented copy (augment_on = "copy")
 
 
 @dataclass
@@ -430,6 +432,15 @@ def validate(config: Config) -> None:
     if config.train.mode not in ("contrastive", "supervised"):
         raise ConfigError(
             f"train.mode = '{config.train.mode}': use 'contrastive' or 'supervised'"
+        )
+    if config.data.sampling not in ("uniform", "subjects"):
+        raise ConfigError(f"data.sampling = '{config.data.sampling}': use 'uniform' or 'subjects'")
+    if config.views.augment_on not in ("copy", "negatives"):
+        raise ConfigError(f"views.augment_on = '{config.views.augment_on}': use 'copy' or 'negatives'")
+    if not 0.0 < config.views.augment_fraction <= 1.0:
+        raise ConfigError(
+            f"views.augment_fraction = {config.views.augment_fraction}: give the share of the batch "
+            "that gets an augmented copy, in (0, 1]"
         )
     if config.preprocess.roi not in ("face", "full"):
         raise ConfigError(f"preprocess.roi = '{config.preprocess.roi}': use 'face' or 'full'")

@@ -105,14 +105,17 @@ def pulsecl_configure(config: Config, manager: PulseclPluginManager) -> None:
 
 @hookspec
 def pulsecl_extra_negatives(
-    spectra: torch.Tensor, freqs: torch.Tensor, step: int
-) -> torch.Tensor | None:
+    spectra: torch.Tensor, freqs: torch.Tensor, step: int, groups: torch.Tensor | None
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None:
     """Return extra negative spectra for this batch, or None.
 
     ``spectra`` (B, F) are the batch's anchor power spectra, normalised to sum 1 over the
-    band, on the frequency grid ``freqs`` (F,) in Hz.  Return a tensor (K, F) on the same
-    grid and device (no gradient needed).  Results of all implementations are
-    concatenated along the first dimension.
+    band, on the frequency grid ``freqs`` (F,) in Hz; ``groups`` (B,) int64 the group
+    (subject index) of each anchor's video, or None.  Return a tensor (K, F) on the same
+    grid and device (no gradient needed), or a tuple ``(spectra (K, F), groups (K,))``
+    giving each entry's group (-1 = none): an anchor is never contrasted with entries of
+    its own group.  Results of all implementations are concatenated along the first
+    dimension.
     """
 
 
@@ -121,7 +124,8 @@ def pulsecl_train_step_end(step: int, outputs: dict[str, Any]) -> None:
     """Called after each optimiser step.
 
     ``outputs`` holds at least ``"loss"`` (float), ``"anchor_spectra"`` and
-    ``"negative_spectra"`` ((B, F) tensors, detached, on the grid ``"freqs"`` (F,) Hz).
+    ``"negative_spectra"`` ((B, F) tensors, detached, on the grid ``"freqs"`` (F,) Hz),
+    and ``"groups"`` ((B,) int64, the group of each anchor's video, or None).
     """
 
 

@@ -194,9 +194,9 @@ def load_model(source: str | os.PathLike[str], device: Any = None) -> PulseModel
     from pulsecl.config import Config, merge
     from pulsecl.engine.checkpoint import build_from_checkpoint, checkpoint_file, load_checkpoint
 
-    path, name = _resolve(source)
-    path = checkpoint_file(path)
-    data = load_checkpoint(path)
+    given, name = _resolve(source)
+    data = load_checkpoint(given)  # a run folder: its best.pt (a collapsed run's last.pt is refused)
+    path = checkpoint_file(given)
     raw = data.get("config") or {}
     if not isinstance(raw, dict):
         raise CheckpointError(f"checkpoint '{path}': its 'config' entry is not a table; the file was altered")

@@ -20,8 +20,9 @@ What is checked (the interfaces are documented in the built-in plugins' docstrin
   gradient reaches the input; ``regularization()`` a finite scalar tensor;
   ``last_saliency`` None or (B, T, h, w) without gradient.
 * :func:`check_view_generator`: by its ``stage``: a ``"proxy"`` generator called as
-  ``gen(x, fs, model, generator)`` returns ``anchor`` (B, T), ``positive`` and
-  ``negative`` each (B, L) or B tensors (L_i,), ``factors`` and ``fs`` (B,), finite, with
+  ``gen(x, fs, model, generator)`` (plus ``context=``, a clip of
+  ``gen.context_frames(T)`` frames starting with ``x``, when ``gen.uses_context``)
+  returns ``anchor`` (B, T), ``positive`` and ``negative`` each (B, L) or B tensors (L_i,), ``factors`` and ``fs`` (B,), finite, with
   gradients reaching the model, and repeats itself for the same generator seed; a
   ``"views"`` generator called as ``gen(branches, generator)`` adds
   ``anchor_views``/``positive_views``/``negative_views`` (B, V, W) that are windows of
@@ -45,6 +46,8 @@ from torch import nn
 
 __all__ = [
     "ConformanceError",
+    "FixedWaveBackbone",
+    "PassThroughBackbone",
     "TinyBackbone",
     "check_backbone",
     "check_loss",
@@ -64,6 +67,8 @@ KNOWN_LOSS_KEYS = (
     "augmented",  # (B, T)
     "extra_negatives",  # (K, G)
     "freqs",  # (G,)
+    "extra_negative_groups",  # (K,) int64, -1 = none
+    "groups",  # (B,) int64
 )
 
 
@@ -118,6 +123,52 @@ class TinyBackbone(nn.Module):
         trace = x.mean(dim=(3, 4))  # (B, C, T)
         trace = trace - trace.mean(dim=2, keepdim=True)
         return self.filter(trace)[:, 0]  # (B, T)
+
+
+class FixedWaveBackbone(nn.Module):
+    """A collapsed backbone: "k cycles per clip" whatever the input.
+
+    The output is ``gain * sin(2 pi k t / L)`` for ``t < L``, where ``L`` is the number
+    of frames that hold any non-zero pixel up to the last such frame (the clip's length
+    without trailing zero padding), and 0 after: what a network that counts frames
+    through its padding and BatchNorm can produce without looking at the skin (issue 12:
+    about 5.3 cycles at 64 frames, 7.0 at 96).  Its loss under a proxy recipe says
+    whether the recipe can be satisfied by the clip's length alone.  ``gain`` is a
+    parameter so that an optimiser has something to step.  Shape: (B, C, T, H, W) ->
+    (B, T).
+    """
+
+    def __init__(self, cycles: float = 5.0):
+        super().__init__()
+        self.cycles = float(cycles)
+        self.gain = nn.Parameter(torch.ones(()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t = x.shape[0], x.shape[2]
+        filled = x.detach().abs().flatten(3).sum(dim=(1, 3)) > 0  # (B, T) frames with content
+        steps = torch.arange(t, device=x.device)
+        length = torch.where(filled, steps + 1, torch.zeros_like(steps)).amax(dim=1).clamp_min(1)  # (B,)
+        phase = steps[None].to(x.dtype) / length[:, None].to(x.dtype)  # (B, T), cycles / k
+        wave = torch.sin(2 * math.pi * self.cycles * phase) * (steps[None] < length[:, None]).to(x.dtype)
+        return self.gain * wave
+
+
+class PassThroughBackbone(nn.Module):
+    """A backbone that passes the pulse through: the mean of one colour channel over
+    space (green by default), mean-removed over time.  On a synthetic clip whose skin
+    carries a pulse it gives that pulse, and it follows whatever the input does.
+    ``gain`` is a parameter so that an optimiser has something to step.  Shape:
+    (B, C, T, H, W) -> (B, T).
+    """
+
+    def __init__(self, channel: int = 1):
+        super().__init__()
+        self.channel = int(channel)
+        self.gain = nn.Parameter(torch.ones(()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        trace = x[:, self.channel].mean(dim=(2, 3))  # (B, T)
+        return self.gain * (trace - trace.mean(dim=1, keepdim=True))
 
 
 # ---------------------------------------------------------------------------------------
@@ -225,7 +276,13 @@ def check_view_generator(
     x = _clip(batch, frames, size, seed=2)
     params = list(model.named_parameters()) if isinstance(model, nn.Module) else []
     if stage == "proxy":
-        out = gen(x, fs, model, generator=torch.Generator().manual_seed(0))
+        context = None
+        if getattr(gen, "uses_context", False):
+            # negatives cut from a longer context whose first T frames are the anchor
+            context = _clip(batch, int(gen.context_frames(frames)), size, seed=2)
+            x = context[:, :, :frames]
+        kwargs = {} if context is None else {"context": context}
+        out = gen(x, fs, model, generator=torch.Generator().manual_seed(0), **kwargs)
         for key in ("anchor", "positive", "negative", "factors", "fs"):
             if key not in out:
                 _fail(what, f"output lacks '{key}' (has {sorted(out)})")
@@ -244,7 +301,7 @@ def check_view_generator(
             model.zero_grad(set_to_none=True)
         total.backward()
         _check_grads(what, params)
-        again = gen(x, fs, model, generator=torch.Generator().manual_seed(0))
+        again = gen(x, fs, model, generator=torch.Generator().manual_seed(0), **kwargs)
         if not torch.allclose(torch.as_tensor(again["factors"]), torch.as_tensor(out["factors"])):
             _fail(what, "the same generator seed gave different factors")
     elif stage == "views":
@@ -331,6 +388,10 @@ def loss_inputs(
             spectra = torch.rand(5, grid.numel(), generator=g)
             out["freqs"] = grid
             out["extra_negatives"] = spectra / spectra.sum(-1, keepdim=True)
+        elif key == "extra_negative_groups":
+            out[key] = torch.tensor([-1, 0, 1, 2, 0])  # one per extra negative (5 made above)
+        elif key == "groups":
+            out[key] = torch.arange(batch) % 2  # two groups
         else:
             raise ConformanceError(
                 f"check_loss cannot make up input '{key}'; pass it in inputs= "

@@ -23,18 +23,24 @@ can be compared.  Spectra given on another grid are interpolated onto it.
 Interface (what :mod:`pulsecl_bank.hooks` relies on; a third-party bank implements it)::
 
     bank = MomentumBank(size=1024)
-    bank.update(anchor_spectra, negative_spectra, freqs)  # (B, F), (B, F), (F,) Hz
+    bank.update(anchor_spectra, negative_spectra, freqs, groups=None)  # (B, F), (B, F), (F,) Hz, (B,)
     bank.negatives(freqs, device=None, dtype=None)        # (K, F) oldest first, or None
+    bank.entry_groups(device=None)                        # (K,) group id of each entry, oldest first
     bank.state_dict(); bank.load_state_dict(state)        # nn.Module's, checked
 
 ``update`` pushes nothing while the bank is in eval mode (``bank.eval()``) or has size 0.
-Under ``torch.distributed`` (initialised), ``update`` gathers the spectra of every rank,
-rank 0's first, so that every rank's bank holds the same entries; ranks may have batches
-of different sizes.
+Under ``torch.distributed`` (initialised), ``update`` gathers the spectra and their group
+ids of every rank, rank 0's first, so that every rank's bank holds the same entries;
+ranks may have batches of different sizes.
 
-Known limitation: the hook gives no video identity, so an entry may come from an earlier
-clip of the same video (same heart rate): a false negative.  With many videos and a
-queue much shorter than an epoch these are rare.
+Video identity: every entry carries the group id of the clip it came from (the trainer
+gives the clip's subject index, the same on every rank), in the buffer ``queue_groups``.
+Anchors' spectra take their clip's group; negatives' spectra (pulses moved by the
+resampling factor, so no longer the video's own rate) and entries pushed without groups
+take -1, "no group".  The loss (:class:`pulsecl_losses.contrastive.MVTL`) gives each
+anchor only the entries of other groups and of none, so an earlier clip of the anchor's
+own video (same heart rate) is never its negative.  What remains: two *different*
+people with the same heart rate are still each other's negatives.
 """
 
 from __future__ import annotations
@@ -48,6 +54,9 @@ from pulsecl.errors import CheckpointError, ConfigError, SignalError
 from pulsecl.nn.spectral import band_grid, band_hz, resample_spectrum
 
 __all__ = ["MomentumBank", "all_gather_rows"]
+
+#: Group id of entries that belong to no group (a negative for every anchor).
+NO_GROUP = -1
 
 
 def all_gather_rows(x: torch.Tensor) -> torch.Tensor:
@@ -85,7 +94,8 @@ class MomentumBank(nn.Module):
         use_anchors: push the anchors' spectra (other clips) at each update.
         use_negatives: push the negatives' spectra (resampled pulses) at each update.
 
-    Buffers: ``grid`` (G,) Hz, ``queue`` (size, G), ``head`` (next slot) and ``count``.
+    Buffers: ``grid`` (G,) Hz, ``queue`` (size, G), ``queue_groups`` (size,) int64 (group
+    id of each entry, -1 = none), ``head`` (next slot) and ``count``.
     """
 
     def __init__(
@@ -111,6 +121,7 @@ class MomentumBank(nn.Module):
         self.band = band
         self.register_buffer("grid", grid)  # (G,) Hz
         self.register_buffer("queue", torch.zeros(size, grid.numel()))  # (size, G)
+        self.register_buffer("queue_groups", torch.full((size,), NO_GROUP, dtype=torch.long))  # (size,)
         self.register_buffer("head", torch.zeros((), dtype=torch.long))  # next slot to write
         self.register_buffer("count", torch.zeros((), dtype=torch.long))  # filled slots
 
@@ -137,49 +148,76 @@ class MomentumBank(nn.Module):
             return spectra.new_zeros((0, grid.numel()))
         return resample_spectrum(spectra, freqs, grid, self.band)
 
-    def push(self, spectra: torch.Tensor, freqs: torch.Tensor | None = None) -> None:
-        """Append spectra (N, F) (on ``freqs`` (F,), default the bank's grid), oldest
-        dropped first when full.  No gradient flows into the bank."""
+    def push(
+        self, spectra: torch.Tensor, freqs: torch.Tensor | None = None, groups: torch.Tensor | None = None
+    ) -> None:
+        """Append spectra (N, F) (on ``freqs`` (F,), default the bank's grid) with their
+        group ids ``groups`` (N,) (default -1, none), oldest dropped first when full.
+        No gradient flows into the bank."""
         if self.size == 0:
             return
         rows = self._on_grid(spectra, self.grid if freqs is None else freqs)  # (N, G)
-        rows = rows[-self.size :]  # only the newest `size` can stay
+        ids = self._ids(groups, rows.shape[0])
+        rows, ids = rows[-self.size :], ids[-self.size :]  # only the newest `size` can stay
         n = rows.shape[0]
         if n == 0:
             return
         slots = (int(self.head) + torch.arange(n)) % self.size  # (N,) ring positions
         with torch.no_grad():
             self.queue[slots.to(self.queue.device)] = rows
+            self.queue_groups[slots.to(self.queue.device)] = ids.to(self.queue_groups.device)
         self.head.fill_((int(self.head) + n) % self.size)
         self.count.fill_(min(int(self.count) + n, self.size))
+
+    def _ids(self, groups: torch.Tensor | None, n: int) -> torch.Tensor:
+        if groups is None:
+            return torch.full((n,), NO_GROUP, dtype=torch.long, device=self.queue.device)
+        ids = torch.as_tensor(groups).detach().long().reshape(-1).to(self.queue.device)
+        if ids.shape[0] != n:
+            raise SignalError(f"bank: {ids.shape[0]} group ids for {n} spectra")
+        return ids
 
     def update(
         self,
         anchor_spectra: torch.Tensor | None,
         negative_spectra: torch.Tensor | None,
         freqs: torch.Tensor,
+        groups: torch.Tensor | None = None,
     ) -> None:
         """Push this step's spectra (B, F) on ``freqs`` (F,), gathered across ranks:
-        anchors first, then negatives.  Nothing happens in eval mode or at size 0."""
+        anchors first (with their clips' ``groups`` (B,), default none), then negatives
+        (group none: their pulse is no longer their video's).  Nothing happens in eval
+        mode or at size 0."""
         if self.size == 0 or not self.training:
             return
-        parts = []
+        parts, ids = [], []
         if self.use_anchors and anchor_spectra is not None:
             parts.append(anchor_spectra)
+            ids.append(self._ids(groups, anchor_spectra.shape[0]))
         if self.use_negatives and negative_spectra is not None:
             parts.append(negative_spectra)
+            ids.append(self._ids(None, negative_spectra.shape[0]))
         if not parts:
             return
         rows = self._on_grid(torch.cat([p.detach() for p in parts]), freqs)  # (N, G)
-        self.push(all_gather_rows(rows))
+        ids_all = torch.cat(ids)  # (N,)
+        self.push(all_gather_rows(rows), groups=all_gather_rows(ids_all[:, None])[:, 0])
 
     # -- reading ----------------------------------------------------------------------------
-    def entries(self) -> torch.Tensor:
-        """The stored spectra, oldest first.  Shape: (len(self), G)."""
+    def _order(self) -> torch.Tensor:
         n = int(self.count)
         start = (int(self.head) - n) % self.size if self.size else 0
-        order = (start + torch.arange(n)) % max(self.size, 1)
-        return self.queue[order.to(self.queue.device)]
+        return ((start + torch.arange(n)) % max(self.size, 1)).to(self.queue.device)
+
+    def entries(self) -> torch.Tensor:
+        """The stored spectra, oldest first.  Shape: (len(self), G)."""
+        return self.queue[self._order()]
+
+    def entry_groups(self, device: torch.device | None = None) -> torch.Tensor:
+        """The group id of every stored spectrum (-1 = none), oldest first, in the order
+        of :meth:`entries` and :meth:`negatives`.  Shape: (len(self),) int64."""
+        ids = self.queue_groups[self._order()]
+        return ids.to(device or ids.device)
 
     def negatives(
         self,
@@ -202,6 +240,8 @@ class MomentumBank(nn.Module):
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):  # type: ignore[override]
         """nn.Module's, after checking the saved queue and grid fit this bank."""
         queue, grid = state_dict.get("queue"), state_dict.get("grid")
+        if queue is not None and "queue_groups" not in state_dict:  # saved before group ids
+            state_dict = {**state_dict, "queue_groups": torch.full((queue.shape[0],), NO_GROUP, dtype=torch.long)}
         if queue is None or grid is None:
             raise CheckpointError("negative bank state lacks 'queue' or 'grid': not a momentum bank's state")
         if tuple(queue.shape) != tuple(self.queue.shape) or tuple(grid.shape) != tuple(self.grid.shape) or not torch.allclose(

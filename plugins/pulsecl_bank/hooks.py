@@ -6,16 +6,21 @@ size=bank.size, **bank.options)``, the band defaulting to ``signal.band_bpm``) a
 registers a :class:`BankHooks` object with the plugin manager under the name
 :data:`PLUGIN_NAME`.  That object implements
 
-* ``pulsecl_extra_negatives(spectra, freqs, step)``: the bank's entries on ``freqs``,
-  (K, F), on the device and dtype of ``spectra``; None while empty;
+* ``pulsecl_extra_negatives(spectra, freqs, step, groups)``: the bank's entries on
+  ``freqs``, (K, F), on the device and dtype of ``spectra``, with their group ids (K,)
+  as a tuple ``(spectra, groups)`` when the bank has :meth:`entry_groups`; None while
+  empty;
 * ``pulsecl_train_step_end(step, outputs)``: pushes ``outputs["anchor_spectra"]`` and
-  ``outputs["negative_spectra"]`` (B, F) on ``outputs["freqs"]`` (F,).
+  ``outputs["negative_spectra"]`` (B, F) on ``outputs["freqs"]`` (F,), the anchors with
+  ``outputs["groups"]`` (B,).
 
 The trainer saves and restores the bank with
 ``manager.get_plugin(PLUGIN_NAME).state_dict()`` / ``.load_state_dict(state)``.  With
 ``bank.size = 0`` nothing is registered (and a bank left from an earlier configure is
 removed).  Any bank component with ``update(anchor_spectra, negative_spectra, freqs)``,
-``negatives(freqs, device, dtype)``, ``state_dict()`` and ``load_state_dict()`` works.
+``negatives(freqs, device, dtype)``, ``state_dict()`` and ``load_state_dict()`` works;
+one whose ``update`` takes ``groups`` and that has ``entry_groups(device)`` also keeps
+each anchor away from its own video's entries.
 """
 
 from __future__ import annotations
@@ -38,13 +43,21 @@ class BankHooks:
 
     @hookimpl
     def pulsecl_extra_negatives(self, spectra, freqs, step):
-        """The bank's spectra (K, F) on ``freqs``, or None while empty."""
-        return self.bank.negatives(freqs, device=spectra.device, dtype=spectra.dtype)
+        """The bank's spectra (K, F) on ``freqs`` and, when it keeps them, their group ids
+        (K,) as ``(spectra, groups)``; None while empty."""
+        rows = self.bank.negatives(freqs, device=spectra.device, dtype=spectra.dtype)
+        if rows is None or not hasattr(self.bank, "entry_groups"):
+            return rows
+        return rows, self.bank.entry_groups(device=spectra.device)
 
     @hookimpl
     def pulsecl_train_step_end(self, step, outputs):
-        """Push this step's anchor and negative spectra into the bank."""
-        self.bank.update(outputs.get("anchor_spectra"), outputs.get("negative_spectra"), outputs["freqs"])
+        """Push this step's anchor and negative spectra (and the anchors' groups) into the bank."""
+        groups = outputs.get("groups")
+        if groups is not None and _takes_groups(self.bank):
+            self.bank.update(outputs.get("anchor_spectra"), outputs.get("negative_spectra"), outputs["freqs"], groups=groups)
+        else:
+            self.bank.update(outputs.get("anchor_spectra"), outputs.get("negative_spectra"), outputs["freqs"])
 
     def state_dict(self) -> dict[str, Any]:
         """The bank's state (tensors), for checkpoints."""
@@ -53,6 +66,15 @@ class BankHooks:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore the bank from :meth:`state_dict`'s output."""
         self.bank.load_state_dict(state)
+
+
+def _takes_groups(bank: Any) -> bool:
+    import inspect
+
+    try:
+        return "groups" in inspect.signature(bank.update).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def install(config: Any, manager: Any) -> BankHooks | None:

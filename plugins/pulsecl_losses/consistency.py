@@ -4,7 +4,8 @@ the clip itself.
 The ``augment`` stage of the view generators (:mod:`pulsecl_views.augment`) makes a copy
 of every anchor clip with a nuisance added that leaves the pulse alone (periodic head
 motion, by default); the trainer runs the sampler and backbone on it and passes the
-result as ``"augmented"`` (B, T), time-aligned with ``"signal"`` (B, T), the anchor.  The
+result as ``"augmented"`` (B', T), time-aligned with the first B' rows of ``"signal"``
+(B, T), the anchor (B' < B when only a share of the batch is augmented).  The
 loss is ``1 - r``, r the Pearson correlation over time, averaged over the batch: 0 when
 the two signals are equal up to scale and offset, 1 when uncorrelated, 2 when opposite.
 
@@ -45,10 +46,12 @@ class Invariance(nn.Module):
 
     def forward(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         aug, sig = inputs["augmented"], inputs["signal"]
-        if aug.dim() != 2 or aug.shape != sig.shape:
+        if aug.dim() != 2 or sig.dim() != 2 or aug.shape[1] != sig.shape[1] or aug.shape[0] > sig.shape[0]:
             raise SignalError(
-                f"invariance: 'augmented' {tuple(aug.shape)} and 'signal' {tuple(sig.shape)} must both be (B, T)"
+                f"invariance: 'augmented' {tuple(aug.shape)} must be (B', T) for 'signal' "
+                f"{tuple(sig.shape)} (B, T), B' <= B"
             )
+        sig = sig[: aug.shape[0]]  # copies of the first B' clips (views.augment_fraction)
         if self.stop_gradient:
             sig = sig.detach()
         return (1.0 - pearson(aug, sig, self.eps)).mean()

@@ -18,7 +18,16 @@ Extra negatives: when the inputs hold ``"extra_negatives"`` (K, G) spectra on th
 ``"freqs"`` (G,) Hz (e.g. from the negative bank), they are interpolated onto each
 sample's in-band bins and renormalised, and ``extra_weight * mean_ik d(PSD(a_i), e_k)``
 is subtracted as well, so the distances to them are on the same scale as to the
-in-batch negatives.
+in-batch negatives.  With ``"extra_negative_groups"`` (K,) (the group id of each entry,
+-1 for none) and ``"groups"`` (B,), anchor i uses only the entries of other groups (or
+none), so an earlier clip of the anchor's own video is never its negative.
+
+Cross-video negatives (``cross_weight > 0``, Contrast-Phys's idea: two videos of
+different people have different spectra): with ``"groups"`` (B,) in the inputs (the
+trainer gives each clip its subject's index), ``cross_weight * mean_{j, g_j != g_i}
+mean_uv d(PSD(a_i,u), PSD(a_j,v))`` is subtracted for every anchor i, over the anchors
+of the other groups in the batch (0 for an anchor with none).  Both sides carry
+gradient.  People can have the same heart rate, so some of these negatives are false.
 """
 
 from __future__ import annotations
@@ -46,13 +55,15 @@ class MVTL(nn.Module):
         band_bpm: ``(low, high)`` band, bpm.
         extra_weight: weight of the extra negatives' term (when present).
 
+        cross_weight: weight of the cross-video term (needs ``groups``); 0 = off.
+
     Inputs: ``anchor_views``, ``positive_views``, ``negative_views`` (B, V, W) with the
-    same W; ``fs`` (B,).  Optional: ``extra_negatives`` (K, G) with ``freqs`` (G,).
-    Output: scalar.
+    same W; ``fs`` (B,).  Optional: ``extra_negatives`` (K, G) with ``freqs`` (G,) and
+    ``extra_negative_groups`` (K,); ``groups`` (B,).  Output: scalar.
     """
 
     requires = ("anchor_views", "positive_views", "negative_views", "fs")
-    optional = ("extra_negatives", "freqs")
+    optional = ("extra_negatives", "freqs", "extra_negative_groups", "groups")
 
     def __init__(
         self,
@@ -60,6 +71,7 @@ class MVTL(nn.Module):
         pad_factor: float = 2.0,
         band_bpm: Sequence[float] = (40.0, 250.0),
         extra_weight: float = 1.0,
+        cross_weight: float = 0.0,
     ):
         super().__init__()
         if distance not in DISTANCES:
@@ -70,9 +82,15 @@ class MVTL(nn.Module):
         self.pad_factor = float(pad_factor)
         self.band = band_hz(band_bpm)
         self.extra_weight = float(extra_weight)
+        if not float(cross_weight) >= 0.0:
+            raise ConfigError(f"mvtl cross_weight = {cross_weight!r}: must be >= 0 (0 = off)")
+        self.cross_weight = float(cross_weight)
 
     def extra_repr(self) -> str:
-        return f"distance={self.distance!r}, pad_factor={self.pad_factor:g}, extra_weight={self.extra_weight:g}"
+        return (
+            f"distance={self.distance!r}, pad_factor={self.pad_factor:g}, extra_weight={self.extra_weight:g}, "
+            f"cross_weight={self.cross_weight:g}"
+        )
 
     def _d(self, x: torch.Tensor, y: torch.Tensor, n_bins: torch.Tensor) -> torch.Tensor:
         """Mean over in-band bins of the elementwise distance; bins outside are 0 in both.
@@ -100,6 +118,14 @@ class MVTL(nn.Module):
         d_ap = self._d(psd_a, psd_p[:, None], n_bins)  # (B, V, V)
         d_an = self._d(psd_a, psd_n[:, None], n_bins)  # (B, V, V)
         loss = d_ap.mean(dim=(1, 2)) - d_an.mean(dim=(1, 2))  # (B,)
+        groups = inputs.get("groups")
+        if groups is not None:
+            groups = torch.as_tensor(groups, device=a.device).long().reshape(-1)
+            if groups.shape[0] != a.shape[0]:
+                raise SignalError(f"mvtl: 'groups' has {groups.shape[0]} entries for a batch of {a.shape[0]}")
+
+        if self.cross_weight > 0.0 and groups is not None and a.shape[0] > 1:
+            loss = loss - self.cross_weight * self._cross(spec_a, fs, groups, n_bins)
 
         extra = inputs.get("extra_negatives")
         if extra is not None and extra.numel() > 0 and self.extra_weight != 0.0:
@@ -115,6 +141,35 @@ class MVTL(nn.Module):
             on_bins = resample_spectrum(
                 extra.to(a.dtype).expand(b, k, extra.shape[1]), grid, spec_a.freqs, self.band
             )  # (B, K, F), on each sample's bins
-            d_ae = self._d(psd_a, on_bins[:, None], n_bins)  # (B, V, K)
-            loss = loss - self.extra_weight * d_ae.mean(dim=(1, 2))
+            d_ae = self._d(psd_a, on_bins[:, None], n_bins).mean(dim=1)  # (B, K)
+            extra_groups = inputs.get("extra_negative_groups")
+            if extra_groups is not None and groups is not None:
+                eg = torch.as_tensor(extra_groups, device=a.device).long().reshape(-1)
+                if eg.shape[0] != k:
+                    raise SignalError(f"mvtl: 'extra_negative_groups' has {eg.shape[0]} entries for {k} extra negatives")
+                use = ((eg[None] < 0) | (eg[None] != groups[:, None])).to(d_ae.dtype)  # (B, K)
+                d_mean = (d_ae * use).sum(-1) / use.sum(-1).clamp_min(1.0)  # (B,), 0 with none
+            else:
+                d_mean = d_ae.mean(dim=-1)
+            loss = loss - self.extra_weight * d_mean
         return loss.mean()
+
+    def _cross(self, spec_a, fs: torch.Tensor, groups: torch.Tensor, n_bins: torch.Tensor) -> torch.Tensor:
+        """Mean distance of each anchor's views to the views of the other groups'
+        anchors in the batch, on that anchor's bins.  Shape: (B,), 0 with none."""
+        psd = spec_a.power  # (B, V, F), each sample on its own bins
+        b, v, f = psd.shape
+        if bool((fs == fs[0]).all()):
+            others = psd[None].expand(b, b, v, f)  # (B_i, B_j, V, F): same bins for all
+        else:  # through the common grid onto each anchor's bins
+            from pulsecl.nn.spectral import band_grid
+
+            grid = band_grid(self.band, device=psd.device, dtype=psd.dtype)  # (G,)
+            on_grid = resample_spectrum(psd, spec_a.freqs, grid, self.band)  # (B, V, G)
+            flat = on_grid.reshape(1, b * v, -1).expand(b, b * v, grid.numel())
+            others = resample_spectrum(flat, grid, spec_a.freqs, self.band).reshape(b, b, v, f)
+        diff = psd[:, None, :, None, :] - others[:, :, None, :, :]  # (B_i, B_j, V, V, F)
+        per_bin = diff.square() if self.distance == "mse" else diff.abs()
+        d = per_bin.sum(-1).mean(dim=(2, 3)) / n_bins[:, None]  # (B_i, B_j)
+        use = (groups[None] != groups[:, None]).to(d.dtype)  # (B_i, B_j), other groups only
+        return (d * use).sum(-1) / use.sum(-1).clamp_min(1.0)

@@ -1,19 +1,40 @@
 """Frequency-resampling proxy task: anchor, positive and negative branches.
 
 After Gideon & Stent, "The Way to my Heart is through Contrastive Learning: Remote
-Photoplethysmography from Unlabelled Video", ICCV 2021, section 3.  An anchor clip
-``x_a`` (T frames) is resampled in time to ``L = round(T / r)`` frames, played back at
-the same frame rate: the pulse in that negative clip is ``r`` times faster.  The
-backbone maps the anchor to ``y_a`` (B, T) and the negative to ``y_n`` (L samples);
-resampling ``y_n`` back to T samples gives the positive ``y_p``, whose pulse matches the
-anchor again.
+Photoplethysmography from Unlabelled Video", ICCV 2021, section 3.  A negative clip is
+the video resampled in time by a factor ``r`` and played back at the same frame rate:
+its pulse is ``r`` times faster than the anchor's.  The backbone maps the anchor to
+``y_a`` and the negative to ``y_n``; resampling ``y_n`` back by ``1 / r`` gives the
+positive ``y_p``, whose pulse matches the anchor again.
+
+How the negative is made (one of four; the default first):
+
+* **equal length** (``equal_length``, the default): every clip that enters the backbone
+  has the anchor's T frames.  The trainer draws a *context* of ``context_frames(T) =
+  ceil(T * max r)`` frames whose first T frames are the anchor; negative i is a random
+  window of ``round(r_i * T)`` context frames resampled to T frames, and its positive is
+  ``y_n`` resampled back to ``round(r_i * T)`` samples.  Anchors and negatives run in
+  one backbone call (2B clips).  Nothing about a negative's length differs from an
+  anchor's, so a backbone cannot satisfy the contrast by counting frames.
+* **own length** (``equal_length=False``): the anchor (T frames) shortened to
+  ``L_i = round(T / r_i)`` frames and run at that length (one call per distinct length).
+* **cropped** (``crop_negatives``): one common length ``L = round(T / max r)``, from a
+  window of ``round(L * r_i)`` anchor frames, one call for all negatives.
+* **zero-padded** (``pad_negatives``, the paper's code): shortened to ``L_i`` frames,
+  zero-padded back to T, run with the anchors in one call, first ``L_i`` outputs kept.
+
+The last three give negatives that are shorter than the anchor, or padded: a backbone
+that outputs "k cycles per clip" whatever its input (its padding and BatchNorm let it
+count frames) makes the negative's pulse r times faster and the positive equal to the
+anchor, a perfect score without looking at the skin.  On real low-SNR video that
+shortcut won (issue 12: the small default collapsed onto a waveform set by the clip
+length); :class:`pulsecl.testing.FixedWaveBackbone` is that model, and the tests check
+that the equal-length recipe penalises it while the other recipes reward it.
 
 What this implementation does differently from the reference code (FACTS.md, "Weak
 points"), each switchable back for a comparison benchmark:
 
 * ``per_sample=True``: one factor per sample, ``r_i ~ U[factor_range]``, not one per batch.
-* ``pad_negatives=False``: the negative is run through the backbone at its own length
-  (samples of equal length share one call) instead of being zero-padded back to T.
 * ``antialias=True``: temporal resampling is band-limited
   (:func:`pulsecl.nn.spectral.resample_video`), not plain trilinear interpolation.
 * A frame-rate guard: when ``max(r) * f_max >= fs / 2`` (``f_max`` the top of the
@@ -24,24 +45,24 @@ points"), each switchable back for a comparison benchmark:
 
 ``pad_negatives=True, per_sample=False, antialias=False`` is the paper's exact recipe.
 
-Cost: with a factor per sample, negatives of different lengths need one backbone call
-per distinct length (up to B calls of batch 1), which on CPU made a training step about
-4x slower than one factor per batch (32 channels, 32x32, T = 128, batch 8).
-``crop_negatives=True`` keeps a factor per sample at the price of one call: every
-negative gets the common length ``L = round(T / max_i r_i)``, made from a random window
-of ``round(L * r_i)`` anchor frames resampled to L frames (cropped, never padded), so
-its pulse is still ``r_i`` times faster.  Positives then have ``round(L * r_i)``
-samples (<= T), returned as a list.
-
 Interface (stage ``"proxy"``)::
 
     gen = FrequencyViews(factor_range=(1.25, 1.5))
-    out = gen(x, fs, model, generator=None)
+    n = gen.context_frames(T)                      # frames the caller draws per clip
+    out = gen(x, fs, model, generator=None, context=None)
 
-* ``x`` (B, C, T, H, W) video; ``fs`` frame rate, float or (B,) tensor, Hz;
+* ``x`` (B, C, T, H, W) the anchor video; ``fs`` frame rate, float or (B,) tensor, Hz;
   ``model`` a callable mapping video (N, C, T', H, W) to signals (N, T') (the sampler
-  and backbone); ``generator`` an optional ``torch.Generator`` for the factors.
-* ``out["anchor"]`` (B, T), ``out["positive"]`` (B, T);
+  and backbone); ``generator`` an optional ``torch.Generator`` for the factors and
+  window starts; ``context`` (B, C, T_c, H, W), ``T_c >= context_frames(T)``, the
+  video the equal-length negatives are cut from (its first T frames are normally the
+  anchor; the trainer may pass a copy with an augmentation added).  Without a context,
+  equal-length negatives need factors <= 1 and are cut from ``x``; other modes ignore it.
+* Equal length: ``out["anchor"]`` (B, T), ``out["negative"]`` (B, T), ``out["positive"]``
+  a list of B tensors (T_i,), ``T_i = round(r_i * T)``; ``out["factors"]`` ``T_i / T``;
+  ``out["lengths"]`` (B,) all T; ``out["context_starts"]`` (B,) int64, the first context
+  frame of each negative's window; ``out["fs"]`` (B,).
+* Own length and zero-padded: ``out["anchor"]`` (B, T), ``out["positive"]`` (B, T);
   ``out["negative"]`` (B, L) when every sample has the same length L, else a list of B
   tensors, sample i of shape (L_i,), ``L_i = round(T / r_i)``;
   ``out["factors"]`` (B,) the factors actually applied, ``T / L_i`` (the drawn factor
@@ -54,6 +75,7 @@ Interface (stage ``"proxy"``)::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import torch
@@ -87,7 +109,10 @@ class FrequencyViews:
             with the anchors, keeping the first L outputs (the paper's flawed recipe).
         antialias: band-limited temporal resampling (False: trilinear, as the paper).
         crop_negatives: give every negative one common length by cropping the anchor
-            first, so all negatives share one backbone call (module docstring, "Cost").
+            first, so all negatives share one backbone call (module docstring).
+        equal_length: negatives of the anchor's length, cut from a longer context
+            (module docstring).  ``None`` (default): on unless ``pad_negatives`` or
+            ``crop_negatives`` is set.
     """
 
     stage = "proxy"
@@ -100,6 +125,7 @@ class FrequencyViews:
         pad_negatives: bool = False,
         antialias: bool = True,
         crop_negatives: bool = False,
+        equal_length: bool | None = None,
     ):
         if isinstance(factor_range, (str, bytes)) or len(factor_range) != 2:
             raise ConfigError(f"factor_range = {factor_range!r}: give [low, high], e.g. [1.25, 1.5]")
@@ -119,6 +145,15 @@ class FrequencyViews:
                 "crop_negatives = true works with factors above 1 and pad_negatives = false; "
                 "turn one of them off"
             )
+        if equal_length is None:
+            equal_length = not (pad_negatives or crop_negatives)
+        if equal_length and (pad_negatives or crop_negatives):
+            raise ConfigError(
+                "equal_length = true makes every negative as long as its anchor; it cannot be "
+                "padded or cropped as well: set pad_negatives and crop_negatives to false, or "
+                "equal_length = false"
+            )
+        self.equal_length = bool(equal_length)
         self.factor_range = (lo, hi)
         self.per_sample = bool(per_sample)
         self.band = band_hz(band_bpm)
@@ -131,8 +166,22 @@ class FrequencyViews:
             f"FrequencyViews(factor_range={self.factor_range}, per_sample={self.per_sample}, "
             f"band_bpm=({self.band[0] * 60:g}, {self.band[1] * 60:g}), "
             f"pad_negatives={self.pad_negatives}, antialias={self.antialias}, "
-            f"crop_negatives={self.crop_negatives})"
+            f"crop_negatives={self.crop_negatives}, equal_length={self.equal_length})"
         )
+
+    @property
+    def uses_context(self) -> bool:
+        """Whether negatives are cut from the ``context`` clip (equal-length mode)."""
+        return self.equal_length
+
+    def context_frames(self, clip_frames: int) -> int:
+        """Frames a caller should draw for anchors of ``clip_frames`` frames: the anchor
+        plus room for the longest negative window, ``ceil(T * max r)`` (equal length);
+        ``clip_frames`` itself in the other modes."""
+        t = int(clip_frames)
+        if not self.equal_length:
+            return t
+        return max(t, int(math.ceil(t * self.factor_range[1] - 1e-9)))
 
     # -- checks and draws -----------------------------------------------------------------
     def check_frame_rate(self, fs: torch.Tensor) -> None:
@@ -173,6 +222,7 @@ class FrequencyViews:
         fs: float | torch.Tensor,
         model: Callable[[torch.Tensor], torch.Tensor],
         generator: torch.Generator | None = None,
+        context: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor | list[torch.Tensor]]:
         if x.dim() != 5:
             raise SignalError(f"frequency views take video (B, C, T, H, W), got shape {tuple(x.shape)}")
@@ -180,6 +230,8 @@ class FrequencyViews:
         fs_t = as_fs(fs, b, device=x.device)
         self.check_frame_rate(fs_t)
         r = self.draw_factors(b, generator)  # (B,), drawn factors
+        if self.equal_length:
+            return self._equal_length(x, x if context is None else context, fs_t, r, model, generator)
         if self.crop_negatives:
             return self._cropped(x, fs_t, r, model, generator)
         lengths = torch.round(t / r).long().clamp_min(1)  # (B,), L_i = round(T / r_i)
@@ -220,6 +272,54 @@ class FrequencyViews:
             for row, i in enumerate(idx.tolist()):
                 negatives[i] = y_n[row]
         return anchor, negatives
+
+    def _equal_length(
+        self,
+        x: torch.Tensor,
+        context: torch.Tensor,
+        fs: torch.Tensor,
+        r: torch.Tensor,
+        model: Callable[[torch.Tensor], torch.Tensor],
+        generator: torch.Generator | None,
+    ) -> dict[str, torch.Tensor | list[torch.Tensor]]:
+        """Negatives of T frames from context windows of round(r_i * T) frames; anchors
+        and negatives in one backbone call."""
+        b, t = x.shape[0], x.shape[2]
+        if context.dim() != 5 or context.shape[0] != b or context.shape[1] != x.shape[1] or context.shape[3:] != x.shape[3:]:
+            raise SignalError(
+                f"frequency views: context {tuple(context.shape)} must be (B, C, T_c, H, W) with "
+                f"the anchor's B, C, H, W {tuple(x.shape)}"
+            )
+        spans = torch.round(r * t).long().clamp_min(1)  # (B,), T_i = round(r_i * T)
+        have = context.shape[2]
+        if int(spans.max()) > have:
+            raise SignalError(
+                f"equal-length negatives of {t}-frame clips need a context of "
+                f"{self.context_frames(t)} frames (factor up to {self.factor_range[1]:g}), got "
+                f"{have}: pass context= (the trainer draws context_frames(T) frames) or set "
+                "equal_length = false"
+            )
+        u = torch.rand(b, generator=generator, dtype=torch.float64)
+        starts = torch.floor(u * (have - spans + 1).double()).long()  # (B,), window starts
+        x_n = torch.cat([
+            resample_video(context[i : i + 1, :, s : s + n], t, antialias=self.antialias)
+            for i, (s, n) in enumerate(zip(starts.tolist(), spans.tolist()))
+        ])  # (B, C, T, H, W), pulse r_i times faster
+        y = _run(model, torch.cat([x, x_n.to(x.dtype)]), "anchor + equal-length negative")  # (2B, T)
+        anchor, negative = y[:b], y[b:]
+        positive = [
+            resample_signal(negative[i : i + 1], n, antialias=self.antialias)[0]  # (T_i,)
+            for i, n in enumerate(spans.tolist())
+        ]
+        return {
+            "anchor": anchor,
+            "positive": positive,
+            "negative": negative,
+            "factors": (spans.double() / t).to(x.device, torch.float32),
+            "lengths": torch.full((b,), t, dtype=torch.long, device=x.device),
+            "context_starts": starts.to(x.device),
+            "fs": fs,
+        }
 
     def _cropped(
         self,

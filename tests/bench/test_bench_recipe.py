@@ -13,6 +13,11 @@ from pulsecl.bench import load_records, load_suite, run_suite
 from pulsecl.engine.checkpoint import load_checkpoint
 
 
+@pytest.fixture(autouse=True)
+def _recipe_backbone(test_backbones):
+    """The recipe's pass-through backbone is registered for every test here."""
+
+
 def _suite(folder, train, test, extra=""):
     recipe = ", ".join(json.dumps(s) for s in TINY_RECIPE)
     return write_suite(
@@ -146,19 +151,43 @@ def save_then_wait(self, name, train_state=True):
 
 
 trainer.Trainer._save = save_then_wait
+import pulsecl.plugins
+
+pulsecl.plugins.BUILTIN_PLUGINS["test-backbones"] = "pulsecl_test_backbones"  # the recipe's pass-through
 from pulsecl.cli import main
 
 sys.exit(main(["bench", sys.argv[2], "--out", sys.argv[3], "--no-progress"]))
 """
 
 
-def test_a_bench_killed_after_the_first_epoch_finishes_on_the_next_run(tmp_path, capsys):
+_TEST_BACKBONES = """
+from pulsecl import hookimpl
+
+
+@hookimpl
+def pulsecl_register_backbones(registry):
+    from pulsecl.testing import PassThroughBackbone
+
+    registry.add("pass-through", PassThroughBackbone, description="test: the mean green trace")
+"""
+
+
+def test_a_bench_killed_after_the_first_epoch_finishes_on_the_next_run(tmp_path, capsys, monkeypatch):
+    import os
     import signal
     import subprocess
     import sys
     import time
 
+    import pulsecl.plugins
     from pulsecl.cli import main
+
+    # The recipe's pass-through backbone, as a plugin module that this process and the
+    # killed one both load (the CLI starts from a fresh plugin manager).
+    (tmp_path / "pulsecl_test_backbones.py").write_text(_TEST_BACKBONES)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(pulsecl.plugins.BUILTIN_PLUGINS, "test-backbones", "pulsecl_test_backbones")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
 
     test = render_tiny(tmp_path / "test")
     path = _suite(tmp_path, test, test)
@@ -166,7 +195,7 @@ def test_a_bench_killed_after_the_first_epoch_finishes_on_the_next_run(tmp_path,
     mark = tmp_path / "epoch1.mark"
     proc = subprocess.Popen(
         [sys.executable, "-c", _KILLED_AFTER_EPOCH_1, str(mark), str(path), str(out)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
     )
     try:
         for _ in range(3000):  # until epoch 1 is saved (no timing is asserted)

@@ -238,7 +238,7 @@ def test_lifecycle_and_report_hooks_are_called_with_their_arguments():
     config = load_config(overrides=["train.epochs=7"])
     pm.hook.pulsecl_configure(config=config, manager=pm)
     spectra = torch.full((2, 3), 0.5)
-    extra = pm.hook.pulsecl_extra_negatives(spectra=spectra, freqs=torch.arange(3.0), step=4)
+    extra = pm.hook.pulsecl_extra_negatives(spectra=spectra, freqs=torch.arange(3.0), step=4, groups=None)
     pm.hook.pulsecl_train_step_end(step=4, outputs={"loss": 1.5})
     assert rec.calls == [("configure", 7, pm), ("extra", 4), ("end", 4, 1.5)]
     assert [e.tolist() for e in extra] == [[[1.0, 1.0, 1.0]]]

@@ -23,3 +23,7 @@ TINY = [
     "train.lr=0.001",
     "views.windows_options={n_views = 2}",
 ]
+
+
+#: TINY with the pass-through backbone, which is never collapsed on these clips.
+PASS = [*TINY, "model.backbone='pass-through'", "model.options={}"]

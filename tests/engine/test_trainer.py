@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import pulsecl
-from conftest import TINY
+from conftest import PASS, TINY
 from pulsecl.cli import main
 from pulsecl.config import load_config
 from pulsecl.engine.checkpoint import load_checkpoint
@@ -20,13 +20,13 @@ def states_equal(a, b):
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_contrastive_run_leaves_checkpoints_config_and_logs(tiny_dataset, tmp_path):
+def test_contrastive_run_leaves_checkpoints_config_and_logs(tiny_dataset, tmp_path, test_backbones):
     run = tmp_path / "run"
-    res = train(load_config(None, TINY), tiny_dataset, run, progress=False, log=None)
+    res = train(load_config(None, PASS), tiny_dataset, run, progress=False, log=None)
     assert (res.epochs, res.steps, res.interrupted) == (2, 4, False)
     for name in ("last.pt", "best.pt", "config.toml", "log.csv", "epochs.csv", "run.json"):
         assert (run / name).is_file(), name
-    assert load_config(run / "config.toml") == load_config(None, TINY)
+    assert load_config(run / "config.toml") == load_config(None, PASS)
     rows = list(csv.DictReader(open(run / "log.csv")))
     assert [int(r["step"]) for r in rows] == [1, 2, 3, 4]
     assert {"loss", "mvtl", "bandwidth", "sparsity", "invariance", "clips_per_s"} <= set(rows[0])
@@ -36,12 +36,93 @@ def test_contrastive_run_leaves_checkpoints_config_and_logs(tiny_dataset, tmp_pa
     for e in epochs:
         assert float(e["ipr+invariance"]) == pytest.approx(float(e["ipr"]) + float(e["invariance"]), rel=1e-9)
         assert 0.0 <= float(e["invariance"]) <= 2.0
+        # the pass-through model follows its input: not collapsed
+        assert e["collapsed"] == "False" and float(e["probe_noise_r"]) < 0.5 and float(e["probe_grey_r"]) == 0.0
     best_epoch = min(epochs, key=lambda e: float(e["ipr+invariance"]))
     assert res.best_score == pytest.approx(float(best_epoch["ipr+invariance"]), rel=1e-9)
     best = load_checkpoint(run / "best.pt")
     assert best["train_state"] is None  # best.pt is for inference
-    assert best["model"]["options"] == {"channels": 4, "norm": "temporal"}
+    assert best["model"]["backbone"] == "pass-through"
     assert best["clip_frames"] == 64 and best["fs"] == pytest.approx(30.0, abs=0.1)
+    assert best["collapsed"] is False and set(best["probe"]) == {"probe_cross_r", "probe_noise_r", "probe_grey_r", "collapsed"}
+
+
+def test_an_untrained_physnet_is_collapsed_and_never_best(tiny_dataset, tmp_path, capsys):
+    """A 4-channel PhysNet after two steps returns the same waveform for any input (its
+    output is set by biases and padding): the probe says so, warns once, and no best.pt
+    is written; the run folder then refuses to stand for a model."""
+    run = tmp_path / "run"
+    lines = []
+    train(load_config(None, TINY), tiny_dataset, run, progress=False, log=lines.append)
+    epochs = list(csv.DictReader(open(run / "epochs.csv")))
+    assert [e["collapsed"] for e in epochs] == ["True", "True"]
+    assert all(float(e["probe_noise_r"]) > 0.5 and float(e["probe_grey_r"]) > 0.5 for e in epochs)
+    assert [e["best"] for e in epochs] == ["False", "False"]
+    assert not (run / "best.pt").exists() and (run / "last.pt").is_file()
+    warnings = [line for line in lines if "looks collapsed" in line]
+    assert len(warnings) == 1 and "\n" not in warnings[0]  # once, one line
+    assert lines[-1] == (
+        f"no best.pt: the model of every epoch looked collapsed (probe_* in {run / 'epochs.csv'}); "
+        f"{run / 'last.pt'} holds the last one"
+    )
+    assert load_checkpoint(run / "last.pt")["collapsed"] is True
+    with pytest.raises(pulsecl.CheckpointError, match="has no best.pt: the model of every epoch looked collapsed"):
+        load_checkpoint(run)
+    assert main(["evaluate", str(run), "--data", str(tiny_dataset), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"give '{run / 'last.pt'}' to use it anyway" in err[0]
+
+
+class Switch(torch.nn.Module):
+    """The fixed-wave backbone until 3 training steps are done, then the
+    pass-through one.  The fixed wave has the best unlabelled score there is (a pure
+    in-band sinusoid: IPR ~0, invariance 0)."""
+
+    def __init__(self):
+        super().__init__()
+        from pulsecl.testing import FixedWaveBackbone, PassThroughBackbone
+
+        self.fixed, self.passing = FixedWaveBackbone(5.0), PassThroughBackbone()
+        self.steps = 0
+
+    def forward(self, x):
+        return (self.fixed if self.steps < 3 else self.passing)(x)  # epoch 1 and its probe: fixed
+
+
+class CountSteps:
+    def __init__(self, module):
+        self.module = module
+
+    @pulsecl.hookimpl
+    def pulsecl_train_step_end(self, step):
+        self.module.steps = step
+
+
+def test_selection_never_picks_a_collapsed_epoch_even_with_the_best_score(tiny_dataset, tmp_path):
+    switch = Switch()
+
+    class Plugin:
+        @staticmethod
+        def pulsecl_register_backbones(registry):
+            registry.add("switch", lambda: switch)
+
+    pm = get_plugin_manager()
+    pm.register(Plugin(), "switch-backbone")
+    pm.register(CountSteps(switch), "count-steps")
+    try:
+        run = tmp_path / "run"
+        res = train(load_config(None, [*TINY, "model.backbone='switch'", "model.options={}", "train.steps_per_epoch=2"]),
+                    tiny_dataset, run, progress=False, log=None)
+    finally:
+        pm.unregister(name="switch-backbone")
+        pm.unregister(name="count-steps")
+    epochs = list(csv.DictReader(open(run / "epochs.csv")))
+    first, second = epochs
+    assert first["collapsed"] == "True" and float(first["probe_noise_r"]) == pytest.approx(1.0)
+    assert second["collapsed"] == "False"
+    assert float(first["ipr+invariance"]) < float(second["ipr+invariance"])  # the trivial model scores better
+    assert (first["best"], second["best"]) == ("False", "True")
+    assert res.best_score == pytest.approx(float(second["ipr+invariance"]), rel=1e-9)
 
 
 class StopAt:
@@ -145,7 +226,8 @@ def test_augmented_branch_is_the_backbone_on_the_augmented_clip():
         (
             ["loss.weights={mvtl = 1.0, bandwidth = 1.0}"],
             "views.augment = 'motion' makes an augmented copy of every clip that no loss in [loss] "
-            "weights reads; add invariance = 1.0 to loss.weights or set views.augment = ''",
+            "weights reads; add invariance = 1.0 to loss.weights, set views.augment_on = 'negatives', "
+            "or set views.augment = ''",
         ),
         (
             ["views.augment=''"],
@@ -172,11 +254,11 @@ def test_augmentation_and_its_loss_must_come_together(tiny_dataset, tmp_path, ov
     assert not (tmp_path / "x" / "last.pt").exists()
 
 
-def test_without_augmentation_best_is_chosen_by_ipr_alone(tiny_dataset, tmp_path):
-    config = load_config(None, [*TINY, "train.epochs=1", "views.augment=''", "loss.weights={mvtl = 1.0}"])
+def test_without_augmentation_best_is_chosen_by_ipr_alone(tiny_dataset, tmp_path, test_backbones):
+    config = load_config(None, [*PASS, "train.epochs=1", "views.augment=''", "loss.weights={mvtl = 1.0}"])
     res = train(config, tiny_dataset, tmp_path / "r", progress=False, log=None)
     epochs = list(csv.DictReader(open(tmp_path / "r" / "epochs.csv")))
-    assert set(epochs[0]) == {"epoch", "step", "loss", "ipr", "best"}
+    assert set(epochs[0]) == {"epoch", "step", "loss", "ipr", "probe_cross_r", "probe_noise_r", "probe_grey_r", "collapsed", "best"}
     assert res.best_score == pytest.approx(float(epochs[0]["ipr"]), rel=1e-9)
 
 
@@ -203,6 +285,12 @@ class _OwnLosses:
         registry.add("peak_share", self.PeakShare)
         registry.add("match", self.Match)
 
+    @pulsecl.hookimpl
+    def pulsecl_register_backbones(self, registry):
+        from pulsecl.testing import PassThroughBackbone
+
+        registry.add("pass-through", PassThroughBackbone)  # learns nothing, never collapses
+
 
 @pytest.mark.parametrize("mode, loss", [("contrastive", "peak_share"), ("supervised", "match")])
 def test_training_needs_no_built_in_loss_plugin(tiny_dataset, tmp_path, monkeypatch, mode, loss):
@@ -213,7 +301,7 @@ def test_training_needs_no_built_in_loss_plugin(tiny_dataset, tmp_path, monkeypa
     pm = get_plugin_manager()
     assert "mvtl" not in pm.components("losses")
     pm.register(_OwnLosses(), "own-losses")
-    config = load_config(None, [*TINY, f"train.mode={mode}", f"loss.weights={{{loss} = 1.0}}", "views.augment=''",
+    config = load_config(None, [*PASS, f"train.mode={mode}", f"loss.weights={{{loss} = 1.0}}", "views.augment=''",
                                 "data.val_fraction=0.5"])
     res = train(config, tiny_dataset, tmp_path / mode, progress=False, log=None)
     assert res.steps == 4 and (tmp_path / mode / "best.pt").is_file()
@@ -338,3 +426,120 @@ def test_a_fresh_run_drops_the_logs_of_a_run_killed_before_its_first_checkpoint(
     train(config, tiny_dataset, run, progress=False, log=None)
     rows = list(csv.DictReader(open(run / "log.csv")))
     assert [int(r["step"]) for r in rows] == [1, 2] and all(float(r["loss"]) != 9.0 for r in rows)
+
+
+class Recorder(torch.nn.Module):
+    """Spatial-mean backbone that records the clips it is given."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+        self.w = torch.nn.Parameter(torch.ones(()))
+
+    def forward(self, x):
+        self.seen.append(x.detach().clone())
+        return self.w * x.mean(dim=(1, 3, 4))
+
+
+def _module(augment_on="copy", fraction=1.0):
+    from pulsecl.engine.trainer import TrainingModule
+
+    backbone = Recorder()
+    proxy = pulsecl.build("view_generators", "frequency")
+    module = TrainingModule(
+        backbone, pulsecl.build("samplers", "identity"), proxy,
+        pulsecl.build("view_generators", "windows", n_views=2), pulsecl.build("view_generators", "motion"),
+        augment_on=augment_on, augment_fraction=fraction,
+    )
+    module.clip_frames = 64
+    return module, backbone, proxy
+
+
+def test_equal_length_step_runs_every_clip_at_the_anchor_length_in_one_call():
+    module, backbone, proxy = _module()
+    x = torch.rand(4, 3, proxy.context_frames(64), 8, 8, generator=torch.Generator().manual_seed(1))
+    assert x.shape[2] == 96  # ceil(64 * 1.5)
+    out = module(x, torch.full((4,), 30.0), torch.Generator().manual_seed(2))
+    copy, main_call = backbone.seen  # the augmented copy, then anchors + negatives together
+    assert copy.shape == (4, 3, 64, 8, 8)
+    assert main_call.shape == (8, 3, 64, 8, 8)  # 2B clips, every one of T frames
+    assert torch.equal(main_call[:4], x[:, :, :64])  # the anchors: the context's first T frames
+    assert out["signal"].shape == out["augmented"].shape == out["negative"].shape == (4, 64)
+
+
+def test_augmented_copy_of_a_share_of_the_batch():
+    module, backbone, proxy = _module(fraction=0.5)
+    x = torch.rand(4, 3, 96, 8, 8)
+    out = module(x, torch.full((4,), 30.0), torch.Generator().manual_seed(2))
+    assert backbone.seen[0].shape[0] == 2 and out["augmented"].shape == (2, 64)
+
+
+def test_augmented_negatives_cost_no_extra_pass_and_keep_the_anchor_still():
+    module, backbone, proxy = _module(augment_on="negatives")
+    x = torch.rand(4, 3, 96, 8, 8, generator=torch.Generator().manual_seed(1))
+    fs = torch.full((4,), 30.0)
+    out = module(x, fs, torch.Generator().manual_seed(2))
+    (call,) = backbone.seen  # one backbone call: anchors + negatives
+    assert "augmented" not in out and call.shape == (8, 3, 64, 8, 8)
+    assert torch.equal(call[:4], x[:, :, :64])  # anchors still
+    # the negatives are windows of the moving context: redo the draws in the same order
+    g = torch.Generator().manual_seed(2)
+    moved = module.augment(x, fs, generator=g)
+    expected = proxy(x[:, :, :64], fs, Recorder(), generator=g, context=moved)
+    again = Recorder()
+    proxy(x[:, :, :64], fs, again, generator=torch.Generator().manual_seed(2), context=x)  # still context
+    from pulsecl.nn.spectral import resample_video
+
+    starts, spans = expected["context_starts"].tolist(), (expected["factors"] * 64).round().long().tolist()
+    for i in range(4):
+        want = resample_video(moved[i : i + 1, :, starts[i] : starts[i] + spans[i]], 64)[0]
+        assert torch.allclose(call[4 + i], want, atol=1e-5)
+    assert not torch.allclose(call[4:], again.seen[0][4:], atol=1e-3)  # they do move
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (
+            ["views.augment_on='negatives'"],
+            "loss 'invariance' compares the signal of an augmented copy, but views.augment_on = "
+            "'negatives' makes none; remove it from loss.weights or set views.augment_on = 'copy'",
+        ),
+        (
+            ["views.augment_on='negatives'", "views.proxy_options={crop_negatives = true}",
+             "loss.weights={mvtl = 1.0}"],
+            "views.augment_on = 'negatives' cuts the negatives from the augmented video, but views.proxy "
+            "'frequency' with these options makes them from the anchor; use views.proxy_options = "
+            "{equal_length = true} or views.augment_on = 'copy'",
+        ),
+    ],
+)
+def test_augmented_negatives_need_an_equal_length_proxy_and_no_invariance(tiny_dataset, tmp_path, overrides, message):
+    config = load_config(None, [*TINY, *overrides])
+    with pytest.raises(pulsecl.ConfigError) as e:
+        train(config, tiny_dataset, tmp_path / "x", progress=False, log=None)
+    assert str(e.value) == message
+
+
+def test_trainer_draws_the_context_and_gives_groups(tiny_dataset, tmp_path, test_backbones):
+    """The sampler draws context_frames(T) frames; the losses get each clip's group."""
+    seen = {}
+
+    class Spy:
+        @pulsecl.hookimpl
+        def pulsecl_extra_negatives(self, spectra, groups):
+            seen.setdefault("groups", []).append(groups.tolist())
+
+    pm = get_plugin_manager()
+    pm.register(Spy(), "spy")
+    try:
+        from pulsecl.engine.trainer import Trainer
+
+        trainer = Trainer(load_config(None, [*PASS, "train.epochs=1", "train.steps_per_epoch=2"]), tiny_dataset,
+                          tmp_path / "r", progress=False, log=None)
+        trainer.fit()
+    finally:
+        pm.unregister(name="spy")
+    assert trainer.sampler_data.clip_frames == 96 and trainer.clip_frames == 64
+    assert trainer.groups == [0, 1]  # subject1, subject2
+    assert len(seen["groups"]) == 2 and all(set(g) <= {0, 1} and len(g) == 2 for g in seen["groups"])

@@ -10,7 +10,7 @@ import torch.multiprocessing as mp
 
 import pulsecl
 from pulsecl.config import load_config
-from pulsecl.errors import CheckpointError, ConfigError
+from pulsecl.errors import CheckpointError, ConfigError, SignalError
 from pulsecl.nn.spectral import band_grid
 from pulsecl.plugins import get_plugin_manager
 from pulsecl_bank.hooks import PLUGIN_NAME
@@ -113,7 +113,7 @@ def test_off_at_size_zero():
     pm.hook.pulsecl_configure(config=load_config(None, ["bank.size=0"]), manager=pm)
     assert not pm.has_plugin(PLUGIN_NAME)
     spectra = torch.rand(2, G)
-    assert pm.hook.pulsecl_extra_negatives(spectra=spectra, freqs=band_grid(), step=0) == []
+    assert pm.hook.pulsecl_extra_negatives(spectra=spectra, freqs=band_grid(), step=0, groups=None) == []
 
 
 def test_configure_registers_hooks_that_feed_and_read_the_bank():
@@ -123,13 +123,16 @@ def test_configure_registers_hooks_that_feed_and_read_the_bank():
     assert pm.has_plugin(PLUGIN_NAME)
     grid = band_grid()
     spectra = torch.rand(2, G)
-    assert pm.hook.pulsecl_extra_negatives(spectra=spectra, freqs=grid, step=0) == []  # empty yet
-    outputs = {"loss": 0.1, "anchor_spectra": onehot(1, 2), "negative_spectra": onehot(3, 4), "freqs": grid}
+    groups = torch.tensor([7, 8])
+    assert pm.hook.pulsecl_extra_negatives(spectra=spectra, freqs=grid, step=0, groups=groups) == []  # empty yet
+    outputs = {"loss": 0.1, "anchor_spectra": onehot(1, 2), "negative_spectra": onehot(3, 4), "freqs": grid,
+               "groups": groups}
     pm.hook.pulsecl_train_step_end(step=0, outputs=outputs)
-    (extra,) = pm.hook.pulsecl_extra_negatives(spectra=spectra.double(), freqs=grid, step=1)
+    ((extra, ids),) = pm.hook.pulsecl_extra_negatives(spectra=spectra.double(), freqs=grid, step=1, groups=groups)
     assert extra.dtype == torch.float64 and peaks(extra) == [2, 3, 4]
+    assert ids.tolist() == [8, -1, -1]  # the anchor of group 8, then two negatives (no group)
     state = pm.get_plugin(PLUGIN_NAME).state_dict()
-    assert state["queue"].shape == (3, G)
+    assert state["queue"].shape == (3, G) and state["queue_groups"].shape == (3,)
     # configuring again with the bank off removes it
     pm.hook.pulsecl_configure(config=load_config(None, ["bank.size=0"]), manager=pm)
     assert not pm.has_plugin(PLUGIN_NAME)
@@ -160,6 +163,49 @@ def test_bank_negatives_feed_mvtl():
     assert torch.isfinite(with_bank) and float(with_bank) < float(plain)
 
 
+def test_entries_keep_the_group_of_their_clip_and_negatives_have_none():
+    b = bank(6)
+    grid = band_grid()
+    b.update(onehot(0, 1), onehot(2, 3), grid, groups=torch.tensor([4, 5]))
+    b.update(onehot(6), onehot(7), grid)  # no groups given: none
+    assert peaks(b.entries()) == [0, 1, 2, 3, 6, 7]
+    assert b.entry_groups().tolist() == [4, 5, -1, -1, -1, -1]
+    b.update(onehot(8), onehot(9), grid, groups=torch.tensor([3]))  # FIFO drops the oldest two
+    assert b.entry_groups().tolist() == [-1, -1, -1, -1, 3, -1]
+    with pytest.raises(SignalError, match="2 group ids for 1 spectra"):
+        b.update(onehot(1), None, grid, groups=torch.tensor([1, 2]))
+
+
+def test_a_bank_state_saved_without_groups_loads_with_none():
+    b = bank(3)
+    b.update(onehot(1), onehot(2), band_grid())
+    state = {k: v for k, v in b.state_dict().items() if k != "queue_groups"}
+    fresh = bank(3)
+    fresh.load_state_dict(state)
+    assert peaks(fresh.entries()) == [1, 2] and fresh.entry_groups().tolist() == [-1, -1]
+
+
+def test_mvtl_never_contrasts_an_anchor_with_entries_of_its_own_group():
+    """Bank entries of the anchor's own group do not change its loss; others' do."""
+    grid = band_grid()
+    g = torch.Generator().manual_seed(0)
+    views = {k: torch.randn(2, 2, 64, generator=g) for k in ("anchor_views", "positive_views", "negative_views")}
+    views["fs"] = torch.tensor([30.0, 30.0])
+    views["groups"] = torch.tensor([0, 1])
+    loss = pulsecl.build("losses", "mvtl")
+    own = onehot(30, 31)  # two entries of group 0 (sample 0's own video)
+    plain = loss({**views, "groups": torch.tensor([0, 0])})  # reference: no extras
+    masked = loss({**views, "groups": torch.tensor([0, 0]), "extra_negatives": own, "freqs": grid,
+                   "extra_negative_groups": torch.tensor([0, 0])})
+    assert float(masked) == pytest.approx(float(plain), abs=1e-9)  # both anchors of group 0: no effect
+    other = loss({**views, "groups": torch.tensor([1, 1]), "extra_negatives": own, "freqs": grid,
+                  "extra_negative_groups": torch.tensor([0, 0])})
+    assert float(other) < float(plain) - 1e-4  # anchors of group 1: they are negatives
+    none = loss({**views, "groups": torch.tensor([0, 0]), "extra_negatives": own, "freqs": grid,
+                 "extra_negative_groups": torch.tensor([-1, -1])})
+    assert float(none) == pytest.approx(float(other), abs=1e-9)  # group -1: a negative for everyone
+
+
 def _rank_main(rank, world, init_file, results):
     import torch.distributed as dist
 
@@ -172,8 +218,8 @@ def _rank_main(rank, world, init_file, results):
         anchors[:, 10 * rank] = 1.0
         negatives = torch.zeros(n, G)
         negatives[:, 10 * rank + 5] = 1.0
-        b.update(anchors, negatives, grid)
-        results[rank] = b.entries().argmax(-1).tolist()
+        b.update(anchors, negatives, grid, groups=torch.full((n,), 100 + rank))
+        results[rank] = (b.entries().argmax(-1).tolist(), b.entry_groups().tolist())
     finally:
         dist.destroy_process_group()
 
@@ -186,4 +232,5 @@ def test_all_gather_across_ranks(tmp_path):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     mp.spawn(_rank_main, args=(2, str(tmp_path / "init"), results), nprocs=2, join=True)
     expected = [0, 5, 10, 10, 15, 15]  # rank 0: 1 anchor, 1 negative; rank 1: 2 and 2
-    assert results[0] == expected and results[1] == expected
+    ids = [100, -1, 101, 101, -1, -1]  # each anchor's group travels with it across ranks
+    assert results[0] == (expected, ids) and results[1] == (expected, ids)

@@ -110,6 +110,60 @@ def test_mvtl_with_extra_negatives_matches_numpy():
     assert loss(inputs).item() == pytest.approx(expected, rel=1e-6)
 
 
+def np_cross(a, fs, groups, pad):
+    """Per anchor: mean MSE of its view PSDs to the view PSDs of other groups' anchors (same fs)."""
+    out = []
+    for i in range(a.shape[0]):
+        _, _, inside = np_band_psd(a[i, 0], fs, pad)
+        psd = lambda x: np_band_psd(x, fs, pad)[0][inside]  # noqa: E731
+        d = [np.mean([np.mean((psd(u) - psd(v)) ** 2) for u in a[i] for v in a[j]])
+             for j in range(a.shape[0]) if groups[j] != groups[i]]
+        out.append(np.mean(d) if d else 0.0)
+    return np.array(out)
+
+
+def test_mvtl_cross_video_negatives_match_numpy_and_skip_the_own_group():
+    rng = np.random.default_rng(3)
+    a, p, n = (rng.standard_normal((4, 2, 48)) for _ in range(3))
+    fs = np.full(4, 15.0)
+    groups = [0, 0, 1, 2]  # anchors 0 and 1: patches of one subject
+    base = {"anchor_views": tt(a), "positive_views": tt(p), "negative_views": tt(n), "fs": torch.tensor(fs)}
+    plain = np_mvtl(a, p, n, fs, 2.0, "mse")
+    loss = pulsecl.build("losses", "mvtl", cross_weight=0.7)
+    value = loss({**base, "groups": torch.tensor(groups)})
+    expected = plain - 0.7 * np_cross(a, 15.0, groups, 2.0).mean()
+    assert value.item() == pytest.approx(expected, rel=1e-9)
+    assert loss(base).item() == pytest.approx(plain, rel=1e-9)  # no groups: no cross term
+    one = loss({**base, "groups": torch.zeros(4, dtype=torch.long)}).item()
+    assert one == pytest.approx(plain, rel=1e-9)  # all one group: nobody is another's negative
+    value.backward()
+    assert torch.isfinite(base["anchor_views"].grad).all()
+
+
+def test_mvtl_cross_video_negatives_with_differing_frame_rates_go_through_the_grid():
+    """Same pulses, different fs: on each anchor's own bins the spectra agree, so the
+    cross distance of two equal pulses is ~0 and of different pulses clearly above it."""
+    t = 96
+    fs = torch.tensor([15.0, 30.0, 15.0])
+    hz = torch.tensor([1.2, 1.2, 2.0])
+    time = torch.arange(t)[None, None] / fs[:, None, None]
+    views = torch.sin(2 * math.pi * hz[:, None, None] * time).expand(3, 2, t).double()
+    loss = pulsecl.build("losses", "mvtl", cross_weight=1.0)
+    spec = __import__("pulsecl.nn.spectral", fromlist=["band_spectrum"]).band_spectrum(views, fs, loss.band, loss.pad_factor)
+    d = loss._cross(spec, fs, torch.tensor([0, 1, 2]), spec.mask.sum(-1).double())
+    d01 = loss._cross(spec, fs, torch.tensor([0, 1, 0]), spec.mask.sum(-1).double())
+    assert d01[0] < 0.2 * d[2]  # anchor 0 vs anchor 1 (same 1.2 Hz, other fs): near 0
+    assert d[2] > 0  # 2.0 Hz vs the two 1.2 Hz anchors
+
+
+def test_mvtl_bad_cross_weight_and_groups():
+    with pytest.raises(ConfigError, match="cross_weight = -1"):
+        pulsecl.build("losses", "mvtl", cross_weight=-1)
+    views = {k: torch.randn(2, 2, 40) for k in ("anchor_views", "positive_views", "negative_views")}
+    with pytest.raises(SignalError, match="'groups' has 3 entries for a batch of 2"):
+        pulsecl.build("losses", "mvtl", cross_weight=1.0)({**views, "fs": 30.0, "groups": torch.tensor([0, 1, 2])})
+
+
 def test_mvtl_rewards_matching_positives_and_distinct_negatives():
     """Anchor and positive at 1.2 Hz, negative at 1.8 Hz: negative loss.  Swapped: positive."""
     fs, t = 30.0, 150
@@ -237,7 +291,20 @@ def test_invariance_stops_the_gradient_at_the_anchor_unless_told_not_to():
 def test_invariance_shape_mismatch_is_a_signal_error():
     with pytest.raises(SignalError) as e:
         pulsecl.build("losses", "invariance")({"augmented": torch.zeros(2, 30), "signal": torch.zeros(2, 31)})
-    assert str(e.value) == "invariance: 'augmented' (2, 30) and 'signal' (2, 31) must both be (B, T)"
+    assert str(e.value) == "invariance: 'augmented' (2, 30) must be (B', T) for 'signal' (2, 31) (B, T), B' <= B"
+    with pytest.raises(SignalError, match="B' <= B"):
+        pulsecl.build("losses", "invariance")({"augmented": torch.zeros(3, 30), "signal": torch.zeros(2, 30)})
+
+
+def test_invariance_of_a_share_of_the_batch_compares_the_first_clips():
+    """views.augment_fraction < 1: the augmented copies are of the first B' clips."""
+    signal = tt(sig(4, 60, 21)).detach()
+    aug = signal[:2] * 2.0 + 1.0  # copies of clips 0 and 1, same shape
+    loss = pulsecl.build("losses", "invariance")
+    assert loss({"augmented": aug, "signal": signal}).item() == pytest.approx(0.0, abs=1e-12)
+    other = signal[2:]  # copies of clips 2 and 3 put where 0 and 1 belong
+    expected = np.mean([1 - np.corrcoef(other[b].numpy(), signal[b].numpy())[0, 1] for b in range(2)])
+    assert loss({"augmented": other, "signal": signal}).item() == pytest.approx(expected, rel=1e-9)
 
 
 # -- label-free priors ---------------------------------------------------------------------
@@ -368,7 +435,7 @@ def test_combine_sums_weighted_terms_and_reports_each():
     total.backward()
     assert torch.isfinite(inputs["anchor_views"].grad).all()
     assert set(combined.requires) == {"anchor_views", "positive_views", "negative_views", "fs", "signal"}
-    assert set(combined.optional) == {"extra_negatives", "freqs"}
+    assert set(combined.optional) == {"extra_negatives", "freqs", "extra_negative_groups", "groups"}
 
 
 def test_combine_skips_zero_weights():

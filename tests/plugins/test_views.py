@@ -42,10 +42,12 @@ def peak(signal, fs):
         (1.02 * lowest_frame_rate(1.5, F_MAX), 0.9 * F_MAX),  # near the top of the band
     ],
 )
-def test_negative_peaks_at_r_f_and_positive_at_f(r, fs, f):
+@pytest.mark.parametrize("equal_length", [True, False])
+def test_negative_peaks_at_r_f_and_positive_at_f(r, fs, f, equal_length):
     frames = int(round(12 * fs))
-    gen = pulsecl.build("view_generators", "frequency", factor_range=(r, r))
-    out = gen(pulse_video(f, fs, frames), fs, mean_model)
+    gen = pulsecl.build("view_generators", "frequency", factor_range=(r, r), equal_length=equal_length)
+    context = pulse_video(f, fs, gen.context_frames(frames))
+    out = gen(context[:, :, :frames], fs, mean_model, context=context)
     r_applied = float(out["factors"][0])
     assert r_applied == pytest.approx(r, abs=0.01)  # r rounded to whole frames
     assert peak(out["negative"][0], fs) == pytest.approx(r_applied * f, rel=0.01)
@@ -66,7 +68,7 @@ def test_guard_names_lowest_frame_rate_and_largest_factor():
     assert f"below {largest_factor(12.0, F_MAX):.3f}" in message  # 1.440
     assert "\n" not in message
     # at the lowest allowed rate it runs
-    gen(pulse_video(1.2, 12.6, 64), 12.6, mean_model)
+    gen(pulse_video(1.2, 12.6, 64), 12.6, mean_model, context=pulse_video(1.2, 12.6, 96))
 
 
 def test_guard_uses_each_samples_rate():
@@ -98,7 +100,7 @@ def test_negatives_run_at_their_own_length_without_padding():
     t = 60
     video = torch.rand(6, 3, t, 4, 4) * 0.5 + 0.25
     model = Recorder()
-    gen = pulsecl.build("view_generators", "frequency")
+    gen = pulsecl.build("view_generators", "frequency", equal_length=False)
     out = gen(video, 30.0, model, generator=torch.Generator().manual_seed(3))
     drawn_r = gen.draw_factors(6, torch.Generator().manual_seed(3))  # the same draw
     drawn = out["lengths"].tolist()
@@ -118,7 +120,7 @@ def test_negatives_run_at_their_own_length_without_padding():
 def test_negative_length_is_round_t_over_r():
     t = 61
     for r in (1.25, 1.3, 1.41, 1.5):
-        gen = pulsecl.build("view_generators", "frequency", factor_range=(r, r))
+        gen = pulsecl.build("view_generators", "frequency", factor_range=(r, r), equal_length=False)
         out = gen(torch.rand(2, 3, t, 4, 4), 30.0, mean_model)
         assert out["negative"].shape == (2, round(t / r))
         assert out["lengths"].tolist() == [round(t / r)] * 2
@@ -167,30 +169,40 @@ def test_paper_recipe_pads_negatives_and_shares_one_call():
 
 def test_factors_reproducible_with_a_generator_and_in_range():
     gen = pulsecl.build("view_generators", "frequency", factor_range=(1.2, 1.6))
-    video = torch.rand(8, 3, 100, 4, 4)
-    a = gen(video, 30.0, mean_model, generator=torch.Generator().manual_seed(7))
-    b = gen(video, 30.0, mean_model, generator=torch.Generator().manual_seed(7))
+    context = torch.rand(8, 3, 160, 4, 4)
+    video = context[:, :, :100]
+    a = gen(video, 30.0, mean_model, generator=torch.Generator().manual_seed(7), context=context)
+    b = gen(video, 30.0, mean_model, generator=torch.Generator().manual_seed(7), context=context)
     assert torch.equal(a["factors"], b["factors"])
+    assert torch.equal(a["context_starts"], b["context_starts"])
+    assert torch.equal(a["negative"], b["negative"])
     assert ((a["factors"] > 1.18) & (a["factors"] < 1.62)).all()
     shared = pulsecl.build("view_generators", "frequency", per_sample=False)
-    c = shared(video, 30.0, mean_model, generator=torch.Generator().manual_seed(7))
+    c = shared(video, 30.0, mean_model, generator=torch.Generator().manual_seed(7), context=context)
     assert (c["factors"] == c["factors"][0]).all()
 
 
 def test_gradients_reach_the_model_through_every_branch():
     model = torch.nn.Conv3d(3, 1, 1)
     gen = pulsecl.build("view_generators", "frequency")
-    out = gen(torch.rand(3, 3, 40, 4, 4), 30.0, lambda v: model(v).mean(dim=(1, 3, 4)))
-    out["positive"].sum().backward()
+    context = torch.rand(3, 3, 60, 4, 4)
+    out = gen(context[:, :, :40], 30.0, lambda v: model(v).mean(dim=(1, 3, 4)), context=context)
+    sum(p.sum() for p in out["positive"]).backward()
     assert model.weight.grad is not None and (model.weight.grad != 0).any()
 
 
 def test_half_precision_model_outputs_work():
     """Under mixed precision the backbone gives float16; the resampled positive is float32."""
-    gen = pulsecl.build("view_generators", "frequency")
+    gen = pulsecl.build("view_generators", "frequency", equal_length=False)
     out = gen(pulse_video(1.5, 30.0, 90, batch=3), 30.0, lambda v: mean_model(v).half())
     assert out["anchor"].dtype == torch.float16
     assert out["positive"].dtype == torch.float32 and out["positive"].shape == (3, 90)
+    assert peak(out["positive"][0].float(), 30.0) == pytest.approx(1.5, rel=0.02)
+    equal = pulsecl.build("view_generators", "frequency")
+    context = pulse_video(1.5, 30.0, 135, batch=3)
+    out = equal(context[:, :, :90], 30.0, lambda v: mean_model(v).half(), context=context)
+    assert out["negative"].dtype == torch.float16
+    assert all(p.dtype == torch.float32 for p in out["positive"])
     assert peak(out["positive"][0].float(), 30.0) == pytest.approx(1.5, rel=0.02)
 
 
@@ -202,6 +214,8 @@ def test_half_precision_model_outputs_work():
         ({"band_bpm": (250, 40)}, "0 < low < high"),
         ({"factor_range": (0.6, 0.8), "pad_negatives": True}, "padding needs"),
         ({"crop_negatives": True, "pad_negatives": True}, "turn one of them off"),
+        ({"equal_length": True, "pad_negatives": True}, "cannot be padded or cropped"),
+        ({"equal_length": True, "crop_negatives": True}, "cannot be padded or cropped"),
     ],
 )
 def test_frequency_bad_options(options, message):

@@ -68,7 +68,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     every failure is a one-line CheckpointError."""
     import torch
 
-    path = checkpoint_file(path)
+    given = Path(path)
+    path = checkpoint_file(given)
     try:
         with warnings.catch_warnings():  # torch warns about pickle protocols of foreign files
             warnings.simplefilter("ignore")
@@ -94,6 +95,13 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         if key not in data:
             raise CheckpointError(f"checkpoint '{path}' has no '{key}' entry; it is damaged")
     _check_payload(data, str(path))
+    if given.is_dir() and path.name == "last.pt" and data.get("collapsed"):
+        # the trainer wrote no best.pt because every epoch's model looked collapsed
+        raise CheckpointError(
+            f"run '{given}' has no best.pt: the model of every epoch looked collapsed (its "
+            f"output barely depends on its input; probe_* in epochs.csv); give "
+            f"'{path}' to use it anyway"
+        )
     return data
 
 

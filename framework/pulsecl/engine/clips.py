@@ -4,7 +4,10 @@
 unlabelled videos), splits it by subject, and runs every video through the video
 pipeline (cached on disk, memory-mapped).  :class:`ClipSampler` then draws fixed-length
 training clips, deterministically from a ``torch.Generator``: the same seed gives the same
-clips, whether in one process or sliced across ranks.
+clips, whether in one process or sliced across ranks.  Every clip carries a *group*: the
+index of its video's subject among the sampler's subjects.  Clips of one group share a
+pulse (the same video, or patches of one recording), so a loss that takes other clips of
+the batch as negatives must skip those of the anchor's own group.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import numpy as np
 from pulsecl.config import Config
 from pulsecl.errors import DataError
 
-__all__ = ["Video", "load_videos", "ClipSampler", "Batch"]
+__all__ = ["SAMPLING", "Video", "load_videos", "ClipSampler", "Batch"]
 
 
 @dataclass
@@ -92,26 +95,45 @@ def load_videos(
     return videos
 
 
+#: How :class:`ClipSampler` picks clips (``data.sampling``).
+SAMPLING = ("uniform", "subjects")
+
+
 @dataclass
 class Batch:
-    """A batch of clips.  x: (B, 3, T, H, W) float in [0, 1]; fs: (B,); target: (B, T) or None."""
+    """A batch of clips.  x: (B, 3, T, H, W) float in [0, 1]; fs: (B,); target: (B, T) or
+    None; groups: (B,) int64, the subject index of each clip's video (:attr:`ClipSampler.groups`)."""
 
     x: "torch.Tensor"  # noqa: F821
     fs: "torch.Tensor"  # noqa: F821
     target: "torch.Tensor | None"  # noqa: F821
     video_index: list[int]
     start: list[int]
+    groups: "torch.Tensor | None" = None  # noqa: F821
 
 
 class ClipSampler:
-    """Draws clips of ``clip_frames`` frames uniformly over every valid (video, start).
+    """Draws clips of ``clip_frames`` frames from the videos.
+
+    ``sampling="uniform"``: every valid (video, start) is equally likely, so long videos
+    give most clips.  ``sampling="subjects"``: the clips of a batch come from distinct
+    subjects while there are subjects left (each subject equally likely), and from a
+    uniform (video, start) of that subject; a batch larger than the number of subjects
+    starts another round.  Distinct subjects give a loss that contrasts clips of other
+    videos (``mvtl`` ``cross_weight``) the most negatives per batch.
 
     Sampling depends only on the generator's state, so a saved generator state replays
     the same clips (exact resume), and ranks that share a seed draw the same global batch
-    and keep their own slice (multi-process training).
+    and keep their own slice (multi-process training).  :attr:`groups` gives each video's
+    subject index (sorted subject names), the same on every rank.
     """
 
-    def __init__(self, videos: Sequence[Video], clip_frames: int, need_target: bool = False):
+    def __init__(
+        self, videos: Sequence[Video], clip_frames: int, need_target: bool = False, sampling: str = "uniform"
+    ):
+        if sampling not in SAMPLING:
+            raise DataError(f"data.sampling = '{sampling}': use one of {', '.join(SAMPLING)}")
+        self.sampling = sampling
         self.videos = list(videos)
         self.clip_frames = int(clip_frames)
         if need_target:
@@ -131,6 +153,15 @@ class ClipSampler:
             )
         self._counts = np.array([max(0, v.n_frames - self.clip_frames + 1) for v in self.videos])
         self._cum = np.cumsum(self._counts)
+        names = sorted({str(v.subject) for v in self.videos})
+        self.subjects = names
+        self.groups = [names.index(str(v.subject)) for v in self.videos]  # video -> group
+        # per usable subject: its videos' start counts, for "subjects" sampling
+        self._by_subject = []
+        for g in range(len(names)):
+            idx = [i for i, v in enumerate(self.videos) if self.groups[i] == g and self._counts[i] > 0]
+            if idx:
+                self._by_subject.append((np.array(idx), np.cumsum(self._counts[idx])))
 
     @property
     def total_starts(self) -> int:
@@ -146,12 +177,9 @@ class ClipSampler:
         import torch
 
         total = batch_size * world_size
-        picks = torch.randint(0, self.total_starts, (total,), generator=generator).tolist()
-        picks = picks[rank * batch_size : (rank + 1) * batch_size]
+        picks = self._picks(total, generator)[rank * batch_size : (rank + 1) * batch_size]
         xs, fss, targets, vids, starts = [], [], [], [], []
-        for p in picks:
-            vi = int(np.searchsorted(self._cum, p, side="right"))
-            start = p - (int(self._cum[vi - 1]) if vi else 0)
+        for vi, start in picks:
             v = self.videos[vi]
             clip = np.asarray(v.frames[start : start + self.clip_frames])  # (T, H, W, 3)
             xs.append(torch.from_numpy(np.array(clip)))  # a writable copy
@@ -162,4 +190,27 @@ class ClipSampler:
                 targets.append(torch.from_numpy(np.asarray(v.ppg[start : start + self.clip_frames], np.float32)))
         x = torch.stack(xs).permute(0, 4, 1, 2, 3).float().div_(255.0)  # b t h w c -> b c t h w
         target = torch.stack(targets) if self.need_target else None
-        return Batch(x, torch.tensor(fss, dtype=torch.float32), target, vids, starts)
+        groups = torch.tensor([self.groups[vi] for vi in vids], dtype=torch.long)
+        return Batch(x, torch.tensor(fss, dtype=torch.float32), target, vids, starts, groups)
+
+    def _picks(self, total: int, generator) -> list[tuple[int, int]]:
+        """``total`` (video index, start) pairs, from the generator alone."""
+        import torch
+
+        if self.sampling == "uniform":
+            out = []
+            for p in torch.randint(0, self.total_starts, (total,), generator=generator).tolist():
+                vi = int(np.searchsorted(self._cum, p, side="right"))
+                out.append((vi, p - (int(self._cum[vi - 1]) if vi else 0)))
+            return out
+        n = len(self._by_subject)
+        order: list[int] = []
+        while len(order) < total:  # rounds of distinct subjects
+            order += torch.randperm(n, generator=generator).tolist()
+        out = []
+        for g in order[:total]:
+            idx, cum = self._by_subject[g]
+            p = int(torch.randint(0, int(cum[-1]), (1,), generator=generator))
+            k = int(np.searchsorted(cum, p, side="right"))
+            out.append((int(idx[k]), p - (int(cum[k - 1]) if k else 0)))
+        return out

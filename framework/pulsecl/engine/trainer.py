@@ -54,29 +54,63 @@ class TrainingModule(nn.Module):
     ``forward(x, fs, generator)`` returns a dict of loss inputs:
     contrastive: ``anchor_views``, ``positive_views``, ``negative_views`` (B, V, W),
     ``signal`` (B, T) (the anchor) and ``negative`` (the negative branch);
-    supervised: ``signal`` (B, T).  With an ``augment`` view generator, also
-    ``augmented`` (B, T): the sampler and backbone run on ``augment(x, fs, generator)``.
+    supervised: ``signal`` (B, T).
+
+    ``x`` may be longer than the anchor: with ``clip_frames = T`` set and a proxy that
+    ``uses_context`` (equal-length negatives), ``x`` holds ``proxy.context_frames(T)``
+    frames, the anchor is its first T frames and the negatives are cut from all of it.
+
+    With an ``augment`` view generator: ``augment_on="copy"`` runs the sampler and
+    backbone on ``augment(x)`` for the first ``ceil(augment_fraction * B)`` anchors and
+    returns ``augmented`` (B', T) (one more backbone pass, for the invariance loss);
+    ``augment_on="negatives"`` cuts the negatives from the augmented context instead,
+    so the positive, made from a moving clip, must match the still anchor (no extra
+    pass, no ``augmented`` output).
     """
 
-    def __init__(self, backbone: nn.Module, sampler: nn.Module, proxy=None, windows=None, augment=None):
+    def __init__(
+        self,
+        backbone: nn.Module,
+        sampler: nn.Module,
+        proxy=None,
+        windows=None,
+        augment=None,
+        augment_on: str = "copy",
+        augment_fraction: float = 1.0,
+    ):
         super().__init__()
         self.backbone = backbone
         self.sampler = sampler
         self.proxy = proxy
         self.windows = windows
         self.augment = augment
+        self.augment_on = augment_on
+        self.augment_fraction = float(augment_fraction)
+        self.clip_frames: int | None = None  # anchor length T; None = all of x
 
     def forward(self, x: torch.Tensor, fs: torch.Tensor, generator: torch.Generator | None = None) -> dict:
+        t = self.clip_frames or x.shape[2]
+        uses_context = self.proxy is not None and bool(getattr(self.proxy, "uses_context", False))
+        clip = x[:, :, :t]  # (B, C, T, H, W), the anchor clip
         augmented = None
-        if self.augment is not None:
+        if self.augment is not None and self.augment_on == "copy":
             # before the anchor, so that a sampler's regularisation (which looks at its
             # last call) sees the anchor clip
-            augmented = self.backbone(self.sampler(self.augment(x, fs, generator=generator)))
-        x = self.sampler(x)
+            n = max(1, math.ceil(self.augment_fraction * x.shape[0]))
+            augmented = self.backbone(self.sampler(self.augment(clip[:n], fs[:n], generator=generator)))
         if self.proxy is None:
-            out = {"signal": self.backbone(x)}
+            out = {"signal": self.backbone(self.sampler(clip))}
         else:
-            branches = self.proxy(x, fs, self.backbone, generator=generator)
+            if uses_context:
+                context = None
+                if self.augment is not None and self.augment_on == "negatives":
+                    context = self.sampler(self.augment(x, fs, generator=generator))
+                seen = self.sampler(x)  # (B, C, T_c, H, W)
+                anchor = seen[:, :, :t]
+                branches = self.proxy(anchor, fs, self.backbone, generator=generator,
+                                      context=seen if context is None else context)
+            else:
+                branches = self.proxy(self.sampler(clip), fs, self.backbone, generator=generator)
             views = self.windows(branches, generator=generator)
             out = dict(views)
             out["signal"] = branches["anchor"]
@@ -177,8 +211,11 @@ class Trainer:
             if cfg.views.augment:
                 augment = pulsecl.build("view_generators", cfg.views.augment, **cfg.views.augment_options)
         self.losses = _build_losses(cfg).to(self.device)
-        _check_augment(cfg, augment, self.losses, self.supervised)
-        self.module = TrainingModule(backbone, sampler, proxy, windows, augment).to(self.device)
+        _check_augment(cfg, augment, self.losses, self.supervised, proxy)
+        self.module = TrainingModule(
+            backbone, sampler, proxy, windows, augment,
+            augment_on=cfg.views.augment_on, augment_fraction=cfg.views.augment_fraction,
+        ).to(self.device)
         self.pm.hook.pulsecl_configure(config=cfg, manager=self.pm)
         self.net = self.module
         if self.dist.enabled:
@@ -210,7 +247,12 @@ class Trainer:
         if cfg.data.clip_s:
             clip = int(round(cfg.data.clip_s * float(np.median([v.fs for v in self.videos]))))
         self.clip_frames = clip
-        self.sampler_data = ClipSampler(self.videos, clip, need_target=self.supervised)
+        proxy = self.module.proxy
+        # an equal-length proxy cuts its negatives from a longer context than the anchor
+        drawn = int(proxy.context_frames(clip)) if proxy is not None and hasattr(proxy, "context_frames") else clip
+        self.module.clip_frames = clip
+        self.sampler_data = ClipSampler(self.videos, drawn, need_target=self.supervised, sampling=cfg.data.sampling)
+        self.groups = self.sampler_data.groups  # video index -> subject index
         self.steps_per_epoch = cfg.train.steps_per_epoch or self.sampler_data.epoch_steps(
             cfg.train.batch_size * self.dist.world_size
         )
@@ -231,6 +273,8 @@ class Trainer:
             "config": config_to_dict(cfg),
             "fs": self.fs,
             "clip_frames": self.clip_frames,
+            "probe": dict(self.probe_row),
+            "collapsed": bool(self.probe_row.get("collapsed", False)),
             "train_state": None,
         }
         if train_state:
@@ -241,6 +285,7 @@ class Trainer:
                 "generator": self.generator.get_state(),
                 "torch_rng": torch.get_rng_state(),
                 "best": self.best,
+                "best_epoch": self.best_epoch,
                 "plugins": _plugin_states(self.pm),
                 "config_hash": config_hash(cfg),
                 "elapsed_s": self._elapsed(),  # training time so far: a resumed budget goes on from here
@@ -264,6 +309,8 @@ class Trainer:
         torch.set_rng_state(state["torch_rng"])
         self.epoch, self.step, self.best = int(state["epoch"]), int(state["step"]), float(state["best"])
         self._elapsed_before = float(state.get("elapsed_s", 0.0))
+        self.best_epoch = int(state.get("best_epoch", 0))
+        self.probe_row = dict(data.get("probe") or {})
         _restore_plugin_states(self.pm, state.get("plugins", {}))
         _truncate_csv(self.run_dir / "log.csv", self.step)
         _truncate_csv(self.run_dir / "epochs.csv", self.epoch, key="epoch")
@@ -284,14 +331,20 @@ class Trainer:
             out = self.net(x, fs, self.generator)
         inputs = {k: (v.float() if torch.is_tensor(v) else v) for k, v in out.items()}
         inputs["fs"] = fs
+        groups = batch.groups.to(self.device) if batch.groups is not None else None
+        if groups is not None:
+            inputs["groups"] = groups
         if batch.target is not None:
             inputs["target"] = batch.target.to(self.device)
         spectra = None
         if not self.supervised:
             spectra, freqs = self._spectra(inputs)
-            extra = [e for e in self.pm.hook.pulsecl_extra_negatives(spectra=spectra["anchor"].detach(), freqs=freqs, step=self.step) if e is not None]
-            if extra:
-                inputs["extra_negatives"] = torch.cat([e.to(self.device) for e in extra])
+            results = self.pm.hook.pulsecl_extra_negatives(
+                spectra=spectra["anchor"].detach(), freqs=freqs, step=self.step, groups=groups
+            )
+            extra = _extra_negatives(results, self.device)
+            if extra is not None:
+                inputs["extra_negatives"], inputs["extra_negative_groups"] = extra
                 inputs["freqs"] = freqs
         total, terms = self.losses(inputs)
         reg = self.module.sampler.regularization()
@@ -313,6 +366,7 @@ class Trainer:
         outputs: dict[str, Any] = {"loss": loss, "terms": {k: float(v) for k, v in terms.items()}}
         if spectra is not None:
             outputs.update(anchor_spectra=spectra["anchor"].detach(), negative_spectra=spectra["negative"].detach(), freqs=freqs)
+            outputs["groups"] = groups
         self.pm.hook.pulsecl_train_step_end(step=self.step, outputs=outputs)
         row = {"loss": loss, "sampler_reg": float(reg.detach()) if torch.is_tensor(reg) else float(reg)}
         row.update(outputs["terms"])
@@ -392,6 +446,9 @@ class Trainer:
         self._load_data()
         self.epoch, self.step, self.best = 0, 0, float("inf")
         self._elapsed_before, self._t_start = 0.0, time.perf_counter()
+        self.best_epoch = 0  # 0 = no best.pt yet
+        self.probe_row: dict[str, Any] = {}
+        self._warned_collapse = False
         if self.resume:
             self._restore()
         elif self.dist.is_main:
@@ -432,6 +489,11 @@ class Trainer:
                 interrupted = True
                 self._save("last.pt")
                 self.log(f"interrupted at step {self.step}: saved {self.run_dir / 'last.pt'}; continue with --resume")
+        if self.best_epoch == 0 and self.epoch > 0 and not (self.supervised and self.val_videos):
+            self.log(
+                f"no best.pt: the model of every epoch looked collapsed (probe_* in "
+                f"{self.run_dir / 'epochs.csv'}); {self.run_dir / 'last.pt'} holds the last one"
+            )
         distributed.teardown(self.dist)
         return TrainResult(self.run_dir, self.epoch, self.step, self.best, interrupted, seconds=self._elapsed())
 
@@ -465,20 +527,50 @@ class Trainer:
         name, score, parts = self._score()
         score = distributed.all_reduce_mean(score, self.dist)
         parts = {k: distributed.all_reduce_mean(v, self.dist) for k, v in parts.items()}
-        improved = score < self.best
+        probe = self._probe()  # the same fixed clips on every rank: no reduction needed
+        self.probe_row = probe.as_row()
+        # without labels, a collapsed model is never chosen, however good its score looks
+        eligible = not probe.collapsed or (self.supervised and bool(self.val_videos))
+        improved = eligible and score < self.best
         if improved:
             self.best = score
+            self.best_epoch = self.epoch
+        if probe.collapsed and not self._warned_collapse:
+            self._warned_collapse = True
+            self.log(
+                f"pulsecl: warning: the model of epoch {self.epoch} looks collapsed, its output barely "
+                f"depends on its input ({probe.describe()}); such epochs are never saved as best.pt"
+            )
         loss = float(np.mean([r["loss"] for r in rows])) if rows else float("nan")
-        self._append_csv("epochs.csv", [{"epoch": self.epoch, "step": self.step, "loss": loss, **parts, name: score, "best": improved}])
+        self._append_csv("epochs.csv", [{
+            "epoch": self.epoch, "step": self.step, "loss": loss, **parts, name: score,
+            **self.probe_row, "best": improved,
+        }])
         self._save("last.pt")
         if improved:
             self._save("best.pt", train_state=False)
-        self.log(f"epoch {self.epoch}: loss {loss:.4f}, {name} {score:.4f}{' (best)' if improved else ''}")
+        flag = " (best)" if improved else (" (collapsed)" if probe.collapsed else "")
+        self.log(f"epoch {self.epoch}: loss {loss:.4f}, {name} {score:.4f}, probe noise r {probe.noise_r:.2f}{flag}")
         return False
 
     def _elapsed(self) -> float:
         """Training time in seconds, including the time before a resume."""
         return self._elapsed_before + time.perf_counter() - self._t_start
+
+    def _probe(self):
+        """The collapse probe (:mod:`pulsecl.engine.probe`) on fixed clips of up to 8
+        training videos of distinct subjects, with the model in eval mode."""
+        from pulsecl.engine.probe import collapse_probe, probe_clips
+
+        if not hasattr(self, "_probe_set"):
+            self._probe_set = probe_clips(self.videos, self.clip_frames, self.groups)[0]
+        self.module.eval()
+        with torch.no_grad():
+            result = collapse_probe(
+                lambda x: self.module.backbone(self.module.sampler(x)), self._probe_set,
+                device=self.device, seed=self.config.train.seed,
+            )
+        return result
 
     def _over_budget(self) -> bool:
         budget = self.config.train.time_budget_s
@@ -517,9 +609,11 @@ def _build_losses(config: Config):
     return losses
 
 
-def _check_augment(config: Config, augment, losses, supervised: bool) -> None:
-    """An augmented branch costs a backbone pass: make one only when a loss reads it."""
+def _check_augment(config: Config, augment, losses, supervised: bool, proxy=None) -> None:
+    """An augmented branch costs a backbone pass: make one only when a loss reads it;
+    augmented negatives need a proxy that cuts them from a context."""
     name = config.views.augment
+    readers = [n for n, m in losses.terms.items() if "augmented" in (getattr(m, "requires", ()) or ())]
     if augment is not None:
         stage = getattr(augment, "stage", None)
         if stage != "augment":
@@ -527,19 +621,56 @@ def _check_augment(config: Config, augment, losses, supervised: bool) -> None:
                 f"views.augment = '{name}' is a view generator of stage {stage!r}, not "
                 "'augment'; give an augmentation (e.g. 'motion') or '' for none"
             )
+        if config.views.augment_on == "negatives":
+            if not getattr(proxy, "uses_context", False):
+                raise ConfigError(
+                    f"views.augment_on = 'negatives' cuts the negatives from the augmented video, but "
+                    f"views.proxy '{config.views.proxy}' with these options makes them from the anchor; "
+                    "use views.proxy_options = {equal_length = true} or views.augment_on = 'copy'"
+                )
+            if readers:
+                raise ConfigError(
+                    f"loss '{readers[0]}' compares the signal of an augmented copy, but views.augment_on = "
+                    "'negatives' makes none; remove it from loss.weights or set views.augment_on = 'copy'"
+                )
+            return
         if "augmented" not in set(losses.requires) | set(losses.optional):
             raise ConfigError(
                 f"views.augment = '{name}' makes an augmented copy of every clip that no loss "
-                "in [loss] weights reads; add invariance = 1.0 to loss.weights or set views.augment = ''"
+                "in [loss] weights reads; add invariance = 1.0 to loss.weights, set "
+                "views.augment_on = 'negatives', or set views.augment = ''"
             )
         return
-    readers = [n for n, m in losses.terms.items() if "augmented" in (getattr(m, "requires", ()) or ())]
     if readers:
         why = "supervised training makes none" if supervised else "views.augment is ''"
         raise ConfigError(
             f"loss '{readers[0]}' compares the signal of augmented clips, but {why}; remove it "
             "from loss.weights" + ("" if supervised else " or set views.augment = 'motion'")
         )
+
+
+def _extra_negatives(results, device) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Concatenate the ``pulsecl_extra_negatives`` results: each a tensor (K, F), or a
+    tuple ``(spectra (K, F), groups (K,))``; groups default to -1 (no group: a negative
+    for every anchor).  Returns ``(spectra (sum K, F), groups (sum K,))`` or None."""
+    spectra, groups = [], []
+    for r in results:
+        if r is None:
+            continue
+        if isinstance(r, (tuple, list)):
+            e, g = r
+        else:
+            e, g = r, None
+        if e is None or e.numel() == 0:
+            continue
+        e = e.to(device)
+        spectra.append(e)
+        groups.append(
+            torch.full((e.shape[0],), -1, dtype=torch.long, device=device) if g is None else g.to(device, torch.long)
+        )
+    if not spectra:
+        return None
+    return torch.cat(spectra), torch.cat(groups)
 
 
 def _plugin_states(pm) -> dict[str, Any]:

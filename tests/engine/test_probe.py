@@ -1,0 +1,65 @@
+"""The collapse probe: a model whose output ignores its input is caught; one that follows it is not."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from pulsecl.engine.clips import Video
+from pulsecl.engine.probe import CROSS_R_LIMIT, INPUT_R_LIMIT, collapse_probe, probe_clips
+from pulsecl.testing import FixedWaveBackbone, PassThroughBackbone
+
+
+def pulse_clips(hrs, frames=128, fs=15.0, seed=0):
+    """uint8 clips (T, 4, 4, 3) whose green carries a pulse at each of ``hrs`` (Hz), plus noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(frames) / fs
+    out = []
+    for f in hrs:
+        wave = 128 + 6 * np.sin(2 * math.pi * f * t + rng.uniform(0, 6))
+        clip = np.repeat(wave[:, None, None, None], 4, 1).repeat(4, 2).repeat(3, 3)
+        out.append(np.clip(clip + rng.normal(0, 1, clip.shape), 0, 255).astype(np.uint8))
+    return out
+
+
+def test_a_fixed_waveform_is_collapsed():
+    result = collapse_probe(FixedWaveBackbone(5.3), pulse_clips([1.0, 1.3, 1.7]))
+    assert result.cross_r == pytest.approx(1.0) and result.noise_r == pytest.approx(1.0)
+    assert result.grey_r == pytest.approx(1.0) and result.collapsed
+    assert result.as_row() == {"probe_cross_r": 1.0, "probe_noise_r": 1.0, "probe_grey_r": 1.0, "collapsed": True}
+
+
+def test_a_model_that_follows_its_input_is_not():
+    result = collapse_probe(PassThroughBackbone(), pulse_clips([1.0, 1.3, 1.7, 2.2]))
+    assert result.clips == 4
+    assert result.grey_r == 0.0  # a constant output counts as r = 0
+    assert result.noise_r < 0.3 and result.cross_r < 0.5
+    assert not result.collapsed
+
+
+def test_limits_and_constant_outputs():
+    def mix(w):  # w * fixed wave + (1 - w) * the input's pulse
+        fixed, passing = FixedWaveBackbone(5.0), PassThroughBackbone()
+        return lambda x: w * fixed(x) / fixed(x).std() + (1 - w) * passing(x) / passing(x).std().clamp_min(1e-9)
+
+    clips = pulse_clips([1.0, 1.3, 1.7])
+    assert not collapse_probe(mix(0.2), clips).collapsed
+    assert collapse_probe(mix(0.8), clips).collapsed
+    constant = collapse_probe(lambda x: torch.zeros(x.shape[0], x.shape[2]), clips)
+    assert (constant.cross_r, constant.noise_r, constant.grey_r) == (0.0, 0.0, 0.0)
+    assert INPUT_R_LIMIT == 0.5 and CROSS_R_LIMIT == 0.9
+
+
+def test_probe_clips_take_one_clip_per_group_from_the_middle():
+    vids = [
+        Video(id=f"v{i}", subject=s, frames=np.arange(n)[:, None, None, None].repeat(2, 1).repeat(2, 2).repeat(3, 3).astype(np.uint8),
+              timestamps=np.arange(n) / 15.0, fs=15.0)
+        for i, (s, n) in enumerate((("a", 100), ("a", 100), ("b", 30), ("c", 60)))
+    ]
+    clips, fs, groups = probe_clips(vids, 40, groups=[0, 0, 1, 2])
+    assert groups == [0, 2]  # v1 repeats group 0; v2 (30 frames) is too short
+    assert clips[0][0, 0, 0, 0] == 30 and clips[1][0, 0, 0, 0] == 10  # (100 - 40) // 2, (60 - 40) // 2
+    assert fs == [15.0, 15.0] and clips[0].shape == (40, 2, 2, 3)
