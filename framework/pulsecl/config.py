@@ -61,6 +61,10 @@ class SignalConfig:
     window_s: float = 10.0  # sliding window for HR over time, seconds
     stride_s: float = 1.0  # stride of that window, seconds
     preset: str = "default"  # post-processing preset: default | rppg-toolbox | gideon2021
+    # octave rule: answer half the top rate when its peak holds this share of the top's
+    # power (0 = off, the default: measured not to help, docs/measurements.md)
+    half_ratio: float = 0.0
+    despike: bool = True  # classical methods: replace frames whose colour jumps (the ROI left the skin)
 
 
 @dataclass
@@ -383,6 +387,7 @@ def load_config(
 _RANGES: tuple[tuple[str, str, Any, str], ...] = (
     ("signal", "window_s", lambda v: v > 0, "> 0 (seconds)"),
     ("signal", "stride_s", lambda v: v > 0, "> 0 (seconds)"),
+    ("signal", "half_ratio", lambda v: 0 <= v < 1, "in [0, 1) (0 turns the octave rule off)"),
     ("preprocess", "detect_every", lambda v: v >= 1, ">= 1 (frames)"),
     ("preprocess", "box_scale", lambda v: v > 0, "> 0 (a factor, e.g. 1.2)"),
     ("preprocess", "smooth", lambda v: 0 < v <= 1, "in (0, 1] (the EMA weight of a new box)"),

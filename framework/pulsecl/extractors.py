@@ -97,14 +97,25 @@ class TracePulse:
     have arrived).  The trace is then :func:`pulsecl.video.rgb_trace` of the whole clip,
     including its choice between skin and whole crop over the whole recording, while
     only a chunk and a few frames of crops are held.
+
+    Before the method, frames whose colour jumps away from its running median are
+    replaced (:func:`pulsecl.signal.processing.despike`; ``despike=False`` keeps them).
+    ``band_bpm``, when given, goes to methods that take a band (CHROM's and ICA's own
+    band-pass then follows the band the heart rate is read in), unless ``options`` set it.
     """
 
     def __init__(self, method: str = "pos", options: dict[str, Any] | None = None, min_skin: float = 0.05,
-                 mask_frames: int = 5):
+                 mask_frames: int = 5, band_bpm: Any = None, despike: bool = True):
         import pulsecl
+        from pulsecl.plugins import get_plugin_manager
 
         self.name = method
-        self.method = pulsecl.build("classical_methods", method, **(options or {}))
+        options = dict(options or {})
+        if band_bpm is not None and "band_bpm" not in options:
+            if "band_bpm" in get_plugin_manager().table("classical_methods").get(method).options():
+                options["band_bpm"] = tuple(float(v) for v in band_bpm)
+        self.method = pulsecl.build("classical_methods", method, **options)
+        self.despike = bool(despike)
         self.min_skin = min_skin
         self.half = max(int(mask_frames), 1) // 2
         self._means = _Growing((3,))
@@ -182,6 +193,10 @@ class TracePulse:
     def pulse(self, grid: np.ndarray, fs: float, start: int = 0) -> np.ndarray:
         """The method's pulse on the uniform ``grid`` (times of frames ``start`` ...)."""
         trace = resample_to_grid(self.trace(start), self.timestamps[start:], grid)
+        if self.despike:
+            from pulsecl.signal.processing import despike
+
+            trace, _ = despike(trace, fs)
         return np.asarray(self.method(trace, fs), dtype=np.float64)
 
     def recent_pulse(self, n: int, fs: float) -> tuple[np.ndarray, np.ndarray]:

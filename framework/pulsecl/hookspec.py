@@ -42,10 +42,29 @@ def pulsecl_register_backbones(registry: Registry) -> None:
 
 
 @hookspec
+def pulsecl_register_proxy_tasks(registry: Registry) -> None:
+    """Register contrastive proxy tasks (:class:`pulsecl.protocols.ProxyTask`): make the
+    anchor, positive and negative branches of a batch (e.g. frequency resampling)."""
+
+
+@hookspec
+def pulsecl_register_view_windows(registry: Registry) -> None:
+    """Register view windows (:class:`pulsecl.protocols.ViewWindows`): cut the
+    branches' signals into views (e.g. multi-view temporal windows)."""
+
+
+@hookspec
+def pulsecl_register_augmentations(registry: Registry) -> None:
+    """Register augmentations (:class:`pulsecl.protocols.Augmentation`): a nuisance
+    added to a clip that leaves its pulse alone (e.g. periodic head motion)."""
+
+
+@hookspec
 def pulsecl_register_view_generators(registry: Registry) -> None:
-    """Register view generators: the contrastive proxy task (e.g. frequency resampling),
-    the cutting of signals into views (e.g. multi-view temporal windows) and
-    augmentations of the anchor clip (e.g. periodic head motion)."""
+    """Deprecated (goes away in pulsecl 0.3): register proxy tasks, view windows and
+    augmentations in one table, told apart by each component's ``stage`` attribute
+    (``"proxy"``, ``"views"``, ``"augment"``); each is moved to the table of its stage,
+    with a DeprecationWarning.  Use the three hooks above."""
 
 
 @hookspec

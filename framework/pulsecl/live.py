@@ -32,7 +32,8 @@ __all__ = ["LiveReading", "live", "format_reading"]
 
 @dataclass
 class LiveReading:
-    """One live update: stream time (s), heart rate (bpm), SNR (dB), IPR, frames so far."""
+    """One live update: stream time (s), heart rate (bpm), SNR (dB), IPR, frames so far,
+    and the reading's confidence level (:func:`pulsecl.signal.analysis.confidence`)."""
 
     t_s: float
     hr_bpm: float
@@ -40,16 +41,16 @@ class LiveReading:
     ipr: float
     frames: int
     window_s: float
+    confidence: str = "medium"
 
-    def to_dict(self) -> dict[str, float]:
+    def to_dict(self) -> dict[str, Any]:
         return {"t_s": round(self.t_s, 3), "hr_bpm": round(self.hr_bpm, 2), "snr_db": round(self.snr_db, 2),
-                "ipr": round(self.ipr, 4), "window_s": round(self.window_s, 2)}
+                "ipr": round(self.ipr, 4), "window_s": round(self.window_s, 2), "confidence": self.confidence}
 
 
 def format_reading(r: LiveReading) -> str:
     """The terminal line of a reading."""
-    quality = "good" if r.snr_db >= 3.0 else "fair" if r.snr_db >= 0.0 else "poor"
-    return (f"{r.t_s:7.1f} s  HR {r.hr_bpm:6.1f} bpm  SNR {r.snr_db:5.1f} dB ({quality})  "
+    return (f"{r.t_s:7.1f} s  HR {r.hr_bpm:6.1f} bpm ({r.confidence} confidence)  SNR {r.snr_db:5.1f} dB  "
             f"IPR {r.ipr:4.2f}  [{r.window_s:.0f}-s window]")
 
 
@@ -78,7 +79,7 @@ def _reading(s: Any, now: float, window_s: float) -> LiveReading | None:
     a = analyse(pulse, rate, band, window_s=whole, stride_s=whole, preset=s.config.signal.preset)
     return LiveReading(
         t_s=now, hr_bpm=a.hr_bpm, snr_db=float(a.window_snr_db[0]), ipr=float(a.window_ipr[0]),
-        frames=int(ts.size), window_s=span,
+        frames=int(ts.size), window_s=span, confidence=a.confidence.level,
     )
 
 

@@ -19,6 +19,7 @@ import importlib
 import importlib.metadata as md
 import inspect
 import os
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +34,7 @@ from pulsecl.errors import (
     PluginValidationError,
     did_you_mean,
 )
-from pulsecl.registry import KINDS, Registry, canonical_kind
+from pulsecl.registry import DEPRECATED_KINDS, KINDS, STAGE_KINDS, Registry, canonical_kind
 
 __all__ = [
     "BUILTIN_PLUGINS",
@@ -238,7 +239,47 @@ class PulseclPluginManager(pluggy.PluginManager):
             for impl in reversed(caller.get_hookimpls()):
                 impl.function(registry=table._for_plugin(impl.plugin_name))
             tables[kind] = table
+        self._move_view_generators(tables)
         return tables
+
+    def _move_view_generators(self, tables: dict[str, Registry]) -> None:
+        """The deprecated ``pulsecl_register_view_generators``: each component goes to
+        the table of its ``stage`` (a DeprecationWarning per plugin); then the old
+        ``view_generators`` table is filled with the three stage tables together, for
+        lookups by the old kind name (the first stage wins a name taken twice)."""
+        legacy = Registry("view_generators")
+        for impl in reversed(self.hook.pulsecl_register_view_generators.get_hookimpls()):
+            warnings.warn(
+                f"plugin '{impl.plugin_name}' registers view generators with pulsecl_register_view_generators, "
+                "which is deprecated and goes away in pulsecl 0.3: use pulsecl_register_proxy_tasks, "
+                "pulsecl_register_view_windows and pulsecl_register_augmentations",
+                DeprecationWarning, stacklevel=2,
+            )
+            impl.function(registry=legacy._for_plugin(impl.plugin_name))
+        for name in legacy.names():
+            comp = legacy.get(name)
+            try:
+                cls = getattr(comp.factory, "resolved", comp.factory)
+            except Exception as exc:  # noqa: BLE001 - a lazy factory whose module fails
+                raise PluginValidationError(
+                    f"plugin '{comp.plugin}': view generator '{name}' cannot be imported to read its stage: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from None
+            stage = getattr(cls, "stage", None)
+            if stage not in STAGE_KINDS:
+                raise PluginValidationError(
+                    f"plugin '{comp.plugin}': view generator '{name}' declares stage {stage!r}, not one of "
+                    f"{', '.join(repr(k) for k in STAGE_KINDS)}; register it with the hook of its kind "
+                    "(pulsecl_register_proxy_tasks, _view_windows or _augmentations)"
+                )
+            tables[STAGE_KINDS[stage]]._for_plugin(comp.plugin).add(name, comp.factory, description=comp.description)
+        union = Registry("view_generators")
+        for kind in STAGE_KINDS.values():
+            for name in tables[kind].names():
+                if name not in union:
+                    comp = tables[kind].get(name)
+                    union._for_plugin(comp.plugin).add(name, comp.factory, description=comp.description)
+        tables["view_generators"] = union
 
     def tables(self) -> dict[str, Registry]:
         """Every component table, filled on first use (and again after (un)register)."""
@@ -247,8 +288,17 @@ class PulseclPluginManager(pluggy.PluginManager):
         return self._tables
 
     def table(self, kind: str) -> Registry:
-        """The table of one kind (``"backbones"``, ``"loss"``, ...)."""
-        return self.tables()[canonical_kind(kind)]
+        """The table of one kind (``"backbones"``, ``"loss"``, ...).  The deprecated
+        ``view_generators`` still answers (the three view stages together), with a
+        DeprecationWarning."""
+        key = canonical_kind(kind)
+        if key in DEPRECATED_KINDS:
+            warnings.warn(
+                "the component kind 'view_generators' is deprecated and goes away in pulsecl 0.3: use "
+                "'proxy_tasks', 'view_windows' or 'augmentations'",
+                DeprecationWarning, stacklevel=3,
+            )
+        return self.tables()[key]
 
     def build(self, kind: str, name: str, **options: Any) -> Any:
         """Build component ``name`` of ``kind`` with ``options``."""
@@ -262,6 +312,8 @@ class PulseclPluginManager(pluggy.PluginManager):
         """``{kind: [component names]}`` that plugin ``name`` registered."""
         out = {}
         for kind, table in self.tables().items():
+            if kind in DEPRECATED_KINDS:
+                continue
             names = table.plugins().get(name)
             if names:
                 out[kind] = names

@@ -37,7 +37,7 @@ class Prediction:
     measured mean frame rate; the pulse is on a uniform grid at that rate).
     """
 
-    hr_bpm: float  # mean heart rate
+    hr_bpm: float  # the recording's heart rate (median of the windows' own rates)
     fs: float
     pulse: np.ndarray  # (T,) pulse waveform
     times_s: np.ndarray  # (T,) its times
@@ -60,6 +60,7 @@ class Prediction:
     frames_expected: int | None = None  # the container's frame count, when it gives one
     truncated: bool = False  # clearly fewer frames read than the container holds
     warnings: list[str] = field(default_factory=list)  # one line per problem met reading the source
+    confidence: Any = None  # pulsecl.signal.analysis.Confidence: level, SNR and agreement behind hr_bpm
     version: str = __version__
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -69,8 +70,21 @@ class Prediction:
 
     @property
     def snr_db(self) -> float:
-        """Median SNR over the windows (dB)."""
+        """Median SNR over the windows at their tracked rates (dB)."""
         return float(np.median(self.window_snr_db))
+
+    @property
+    def quality(self) -> str:
+        """The confidence level of ``hr_bpm``: ``"high"``, ``"medium"`` or ``"low"``
+        (:func:`pulsecl.signal.analysis.confidence`)."""
+        return self.confidence.level if self.confidence is not None else "medium"
+
+    @property
+    def low_windows(self) -> np.ndarray:
+        """(W,) bool: windows whose SNR at their tracked rate is below the "low" level."""
+        from pulsecl.signal.analysis import SNR_LOW_DB
+
+        return np.asarray(self.window_snr_db) < SNR_LOW_DB
 
     @property
     def ipr(self) -> float:
@@ -81,6 +95,7 @@ class Prediction:
         """The JSON summary (plain types)."""
         return {
             "hr_bpm": _num(self.hr_bpm),
+            "confidence": self.confidence.as_dict() if self.confidence is not None else None,
             "snr_db": _num(self.snr_db),
             "ipr": _num(self.ipr, 4),
             "fs": _num(self.fs, 4),
@@ -100,9 +115,10 @@ class Prediction:
             "pulsecl_version": self.version,
             **self.extra,
             "windows": [
-                {"t_s": _num(t), "hr_bpm": _num(h), "peak_bpm": _num(k), "snr_db": _num(s), "ipr": _num(i, 4)}
-                for t, h, k, s, i in zip(self.window_times_s, self.window_hr_bpm, self.window_peak_bpm,
-                                         self.window_snr_db, self.window_ipr)
+                {"t_s": _num(t), "hr_bpm": _num(h), "peak_bpm": _num(k), "snr_db": _num(s), "ipr": _num(i, 4),
+                 "low": bool(lo)}
+                for t, h, k, s, i, lo in zip(self.window_times_s, self.window_hr_bpm, self.window_peak_bpm,
+                                             self.window_snr_db, self.window_ipr, self.low_windows)
             ],
         }
 
@@ -116,10 +132,10 @@ class Prediction:
     def hr_csv(self) -> str:
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["t_s", "hr_bpm", "peak_bpm", "snr_db", "ipr"])
-        for t, h, k, s, i in zip(self.window_times_s, self.window_hr_bpm, self.window_peak_bpm,
-                                 self.window_snr_db, self.window_ipr):
-            w.writerow([f"{t:.3f}", f"{h:.3f}", f"{k:.3f}", f"{s:.3f}", f"{i:.4f}"])
+        w.writerow(["t_s", "hr_bpm", "peak_bpm", "snr_db", "ipr", "low"])
+        for t, h, k, s, i, lo in zip(self.window_times_s, self.window_hr_bpm, self.window_peak_bpm,
+                                     self.window_snr_db, self.window_ipr, self.low_windows):
+            w.writerow([f"{t:.3f}", f"{h:.3f}", f"{k:.3f}", f"{s:.3f}", f"{i:.4f}", int(bool(lo))])
         return buf.getvalue()
 
     def figure_png(self) -> bytes:
@@ -134,14 +150,28 @@ class Prediction:
         shown = self.times_s <= self.times_s[0] + 30.0  # the first 30 s of the waveform
         ax1.plot(self.times_s[shown], self.pulse[shown], lw=0.8, color="tab:red")
         ax1.set(xlabel="time (s)", ylabel="pulse (a.u.)",
-                title=f"{Path(self.source).name}: {self.hr_bpm:.1f} bpm ({self.label})")
-        ax2.plot(self.window_times_s, self.window_hr_bpm, "o-", ms=3, lw=1)
-        ax2.axhline(self.hr_bpm, color="k", ls="--", lw=0.8, label=f"mean {self.hr_bpm:.1f} bpm")
+                title=f"{Path(self.source).name}: {self.hr_bpm:.1f} bpm, {self.quality} confidence ({self.label})")
+        # heart rate over the whole recording (each window drawn across its span), at
+        # least 20 bpm tall so that noise of a fraction of a bpm does not look like a trend
+        half = self.window_s / 2.0
+        ax2.plot(self.window_times_s, self.window_hr_bpm, "o-", ms=3, lw=1, color="tab:blue", label="tracked heart rate")
+        low = self.low_windows
+        if low.any():
+            ax2.plot(self.window_times_s[low], self.window_hr_bpm[low], "x", ms=6, color="tab:orange",
+                     label="low-confidence window")
+        ax2.axhline(self.hr_bpm, color="k", ls="--", lw=0.8, label=f"recording {self.hr_bpm:.1f} bpm")
+        lo_hr = float(min(self.window_hr_bpm.min(), self.hr_bpm))
+        hi_hr = float(max(self.window_hr_bpm.max(), self.hr_bpm))
+        pad = max(0.0, 20.0 - (hi_hr - lo_hr)) / 2.0 + 2.0
+        ax2.set_ylim(lo_hr - pad, hi_hr + pad)
+        ax2.set_xlim(float(self.window_times_s[0] - half), float(self.window_times_s[-1] + half))
         ax2.set(xlabel="time (s)", ylabel="heart rate (bpm)", title=f"heart rate on {self.window_s:g}-s windows")
-        ax2.legend(loc="upper right")
         twin = ax2.twinx()
-        twin.plot(self.window_times_s, self.window_snr_db, color="tab:green", lw=0.8, alpha=0.7)
+        (snr_line,) = twin.plot(self.window_times_s, self.window_snr_db, color="tab:green", lw=0.8, alpha=0.7,
+                                label="SNR")
         twin.set_ylabel("SNR (dB)", color="tab:green")
+        handles, labels = ax2.get_legend_handles_labels()
+        ax2.legend(handles + [snr_line], labels + ["SNR (right axis)"], loc="upper right", fontsize="small")
         ax3.plot(self.spectrum_bpm, self.spectrum, color="tab:blue")
         ax3.axvline(self.hr_bpm, color="k", ls="--", lw=0.8)
         ax3.set(xlabel="heart rate (bpm)", ylabel="normalised power", title="average spectrum of the windows")

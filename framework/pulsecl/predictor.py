@@ -115,7 +115,8 @@ def setup(
         extractor: Any = ModelPulse(loaded, overlap=cfg.eval.overlap, resample=resample)
         return Setup(cfg, band, extractor, None, loaded.label, loaded)
     name = method or "pos"
-    return Setup(cfg, band, TracePulse(name, method_options), name, None)
+    trace = TracePulse(name, method_options, band_bpm=cfg.signal.band_bpm, despike=cfg.signal.despike)
+    return Setup(cfg, band, trace, name, None)
 
 
 def finish(s: Setup, stream: Any, source_label: str) -> Prediction:
@@ -132,7 +133,7 @@ def finish(s: Setup, stream: Any, source_label: str) -> Prediction:
     check_rate(fs, band, f"'{source_label}'")
     pulse = ex.pulse(grid, fs)
     sig = s.config.signal
-    a = analyse(pulse, fs, band, sig.window_s, sig.stride_s, sig.preset)
+    a = analyse(pulse, fs, band, sig.window_s, sig.stride_s, sig.preset, half_ratio=sig.half_ratio)
     return Prediction(
         hr_bpm=a.hr_bpm,
         fs=fs,
@@ -145,6 +146,7 @@ def finish(s: Setup, stream: Any, source_label: str) -> Prediction:
         window_ipr=a.window_ipr,
         spectrum_bpm=a.spectrum_bpm,
         spectrum=a.spectrum,
+        confidence=a.confidence,
         frames_read=int(stream.n_frames),
         frames_without_face=int(stream.frames_without_face),
         source=source_label,

@@ -20,13 +20,15 @@ from pulsecl.errors import (
     did_you_mean,
 )
 
-__all__ = ["KINDS", "Component", "Registry", "canonical_kind", "lazy"]
+__all__ = ["DEPRECATED_KINDS", "KINDS", "STAGE_KINDS", "Component", "Registry", "canonical_kind", "lazy"]
 
 #: Every component kind, in the order ``pulsecl plugins`` prints them.  Each kind has a
 #: hook ``pulsecl_register_<kind>(registry)``.
 KINDS: tuple[str, ...] = (
     "backbones",
-    "view_generators",
+    "proxy_tasks",
+    "view_windows",
+    "augmentations",
     "samplers",
     "losses",
     "negative_banks",
@@ -36,8 +38,20 @@ KINDS: tuple[str, ...] = (
     "metrics",
 )
 
+#: The three view stages, each its own kind since pulsecl 0.2: a view generator's
+#: ``stage`` attribute -> its kind.
+STAGE_KINDS: dict[str, str] = {"proxy": "proxy_tasks", "views": "view_windows", "augment": "augmentations"}
+
+#: Kinds kept for one release: ``view_generators`` (hook
+#: ``pulsecl_register_view_generators``) is the three stage kinds together; registering
+#: or looking up through it warns (DeprecationWarning).
+DEPRECATED_KINDS: tuple[str, ...] = ("view_generators",)
+
 _SINGULAR = {
     "backbone": "backbones",
+    "proxy_task": "proxy_tasks",
+    "view_window": "view_windows",
+    "augmentation": "augmentations",
     "view_generator": "view_generators",
     "sampler": "samplers",
     "loss": "losses",
@@ -52,7 +66,7 @@ _SINGULAR = {
 def canonical_kind(kind: str) -> str:
     """Map ``"backbone"``, ``"backbones"`` or ``"view-generators"`` to the table name."""
     key = kind.strip().lower().replace("-", "_")
-    if key in KINDS:
+    if key in KINDS or key in DEPRECATED_KINDS:
         return key
     if key in _SINGULAR:
         return _SINGULAR[key]

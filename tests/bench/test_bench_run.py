@@ -101,11 +101,11 @@ def test_a_rerun_skips_finished_cells_and_an_interrupted_run_resumes(tiny, tmp_p
     real = evaluate.classical_pulse
     calls = []
 
-    def interrupted(method, video, options=None):
+    def interrupted(method, video, options=None, config=None):
         calls.append(method)
         if method == "chrom":
             raise KeyboardInterrupt  # Ctrl-C in the middle of the second method
-        return real(method, video, options)
+        return real(method, video, options, config)
 
     monkeypatch.setattr(evaluate, "classical_pulse", interrupted)
     with pytest.raises(KeyboardInterrupt):
@@ -137,10 +137,10 @@ def test_failed_cells_are_recorded_reported_and_retried(tiny, tmp_path, monkeypa
     suite = load_suite(classical_suite(tmp_path, tiny))
     real = evaluate.classical_pulse
 
-    def failing(method, video, options=None):
+    def failing(method, video, options=None, config=None):
         if method == "chrom":
             raise SignalError("the trace is constant")
-        return real(method, video, options)
+        return real(method, video, options, config)
 
     monkeypatch.setattr(evaluate, "classical_pulse", failing)
     result = run_suite(suite, tmp_path / "out", progress=False, log=None)

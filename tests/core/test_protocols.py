@@ -49,3 +49,13 @@ def test_an_object_without_the_method_is_not_a_component():
 
     assert not isinstance(NoDetect(), protocols.FaceDetector)
     assert not isinstance(object(), protocols.Preset)
+
+
+@pytest.mark.parametrize("kind, protocol", [
+    ("proxy_tasks", protocols.ProxyTask),
+    ("view_windows", protocols.ViewWindows),
+    ("augmentations", protocols.Augmentation),
+])
+def test_view_stage_components_follow_their_protocols(kind, protocol):
+    names = pulsecl.components(kind)
+    assert names and all(isinstance(_built(kind, n), protocol) for n in names)

@@ -59,7 +59,8 @@ def test_duplicate_names_both_plugins():
 
 def test_canonical_kind_accepts_singular_and_dashes():
     assert canonical_kind("backbone") == "backbones"
-    assert canonical_kind("view-generators") == "view_generators"
+    assert canonical_kind("view-generators") == "view_generators"  # deprecated, still known
+    assert canonical_kind("proxy-task") == "proxy_tasks" and canonical_kind("augmentation") == "augmentations"
     assert set(KINDS) >= {"backbones", "losses", "metrics", "classical_methods"}
     with pytest.raises(UnknownComponentError, match="unknown component kind 'lossess'; did you mean 'losses'"):
         canonical_kind("lossess")

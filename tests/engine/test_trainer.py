@@ -205,9 +205,9 @@ def test_augmented_branch_is_the_backbone_on_the_augmented_clip():
     torch.manual_seed(0)
     backbone = pulsecl.build("backbones", "physnet", channels=4, norm="temporal").eval()
     sampler = pulsecl.build("samplers", "identity")
-    proxy = pulsecl.build("view_generators", "frequency", crop_negatives=True)
-    windows = pulsecl.build("view_generators", "windows", n_views=2)
-    augment = pulsecl.build("view_generators", "motion")
+    proxy = pulsecl.build("proxy_tasks", "frequency", crop_negatives=True)
+    windows = pulsecl.build("view_windows", "windows", n_views=2)
+    augment = pulsecl.build("augmentations", "motion")
     module = TrainingModule(backbone, sampler, proxy, windows, augment)
     x = torch.rand(2, 3, 64, 16, 16, generator=torch.Generator().manual_seed(1))
     fs = torch.tensor([30.0, 25.0])
@@ -241,8 +241,8 @@ def test_augmented_branch_is_the_backbone_on_the_augmented_clip():
         ),
         (
             ["views.augment='windows'"],
-            "views.augment = 'windows' is a view generator of stage 'views', not 'augment'; give "
-            "an augmentation (e.g. 'motion') or '' for none",
+            "views.augment = 'windows' is one of the view windows, not of the augmentations; give "
+            "one of: motion (or '' for none)",
         ),
     ],
 )
@@ -445,10 +445,10 @@ def _module(augment_on="copy", fraction=1.0):
     from pulsecl.engine.trainer import TrainingModule
 
     backbone = Recorder()
-    proxy = pulsecl.build("view_generators", "frequency")
+    proxy = pulsecl.build("proxy_tasks", "frequency")
     module = TrainingModule(
         backbone, pulsecl.build("samplers", "identity"), proxy,
-        pulsecl.build("view_generators", "windows", n_views=2), pulsecl.build("view_generators", "motion"),
+        pulsecl.build("view_windows", "windows", n_views=2), pulsecl.build("augmentations", "motion"),
         augment_on=augment_on, augment_fraction=fraction,
     )
     module.clip_frames = 64

@@ -51,13 +51,13 @@ def test_sampler_conforms(name):
     check_sampler(_build("samplers", name))
 
 
-@pytest.mark.parametrize("name", _names("view_generators"))
-def test_view_generator_conforms(name):
-    check_view_generator(_build("view_generators", name), TinyBackbone())
+@pytest.mark.parametrize("kind, name", [(k, n) for k in ("proxy_tasks", "view_windows", "augmentations") for n in _names(k)])
+def test_view_stage_components_conform(kind, name):
+    check_view_generator(_build(kind, name), TinyBackbone())
 
 
 def test_cropping_proxy_conforms():
-    check_view_generator(pulsecl.build("view_generators", "frequency", crop_negatives=True), TinyBackbone())
+    check_view_generator(pulsecl.build("proxy_tasks", "frequency", crop_negatives=True), TinyBackbone())
 
 
 @pytest.mark.parametrize("name", _names("losses"))
@@ -68,7 +68,8 @@ def test_loss_conforms(name):
 def test_the_builtins_are_all_covered():
     assert {"physnet"} <= set(_names("backbones"))
     assert {"identity", "saliency"} <= set(_names("samplers"))
-    assert {"frequency", "windows"} <= set(_names("view_generators"))
+    assert "frequency" in _names("proxy_tasks") and "windows" in _names("view_windows")
+    assert "motion" in _names("augmentations")
     assert {"mvtl", "ipr", "neg_mcc", "neg_snr", "neg_pearson", "bandwidth", "sparsity", "variance"} <= set(
         _names("losses")
     )
@@ -172,10 +173,10 @@ def test_paper_preset_builds_the_papers_components():
     backbone = pulsecl.build("backbones", config.model.backbone, **config.model.options)
     assert 0.85e6 < sum(p.numel() for p in backbone.parameters()) < 0.87e6
     assert backbone.norm.kind == "zscore"
-    proxy = pulsecl.build("view_generators", config.views.proxy, **config.views.proxy_options)
+    proxy = pulsecl.build("proxy_tasks", config.views.proxy, **config.views.proxy_options)
     assert proxy.factor_range == (1.25, 1.5)
     assert (proxy.per_sample, proxy.pad_negatives, proxy.antialias) == (False, True, False)
-    windows = pulsecl.build("view_generators", config.views.windows, **config.views.windows_options)
+    windows = pulsecl.build("view_windows", config.views.windows, **config.views.windows_options)
     assert windows.n_views == 4 and windows.window_frames == config.data.clip_frames // 2 == 150
     loss = combine(config.loss.weights, config.loss.options)
     assert list(loss.terms) == ["mvtl"] and loss.terms["mvtl"].distance == "mse"

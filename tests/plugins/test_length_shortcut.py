@@ -38,8 +38,8 @@ def mvtl_loss(proxy_options, backbone, seeds=range(4)):
     """MVTL (the default's options) of ``backbone`` under a proxy built with
     ``proxy_options``, averaged over a few draws."""
     config = load_config(None)
-    gen = pulsecl.build("view_generators", "frequency", **proxy_options)
-    windows = pulsecl.build("view_generators", config.views.windows, **config.views.windows_options)
+    gen = pulsecl.build("proxy_tasks", "frequency", **proxy_options)
+    windows = pulsecl.build("view_windows", config.views.windows, **config.views.windows_options)
     mvtl = pulsecl.build("losses", "mvtl", **config.loss.options.get("mvtl", {}))
     context = pulse_video(gen.context_frames(T))
     values = []

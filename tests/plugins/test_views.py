@@ -45,7 +45,7 @@ def peak(signal, fs):
 @pytest.mark.parametrize("equal_length", [True, False])
 def test_negative_peaks_at_r_f_and_positive_at_f(r, fs, f, equal_length):
     frames = int(round(12 * fs))
-    gen = pulsecl.build("view_generators", "frequency", factor_range=(r, r), equal_length=equal_length)
+    gen = pulsecl.build("proxy_tasks", "frequency", factor_range=(r, r), equal_length=equal_length)
     context = pulse_video(f, fs, gen.context_frames(frames))
     out = gen(context[:, :, :frames], fs, mean_model, context=context)
     r_applied = float(out["factors"][0])
@@ -58,7 +58,7 @@ def test_negative_peaks_at_r_f_and_positive_at_f(r, fs, f, equal_length):
 def test_guard_names_lowest_frame_rate_and_largest_factor():
     need = lowest_frame_rate(1.5, F_MAX)
     assert need == pytest.approx(12.5)
-    gen = pulsecl.build("view_generators", "frequency")
+    gen = pulsecl.build("proxy_tasks", "frequency")
     video = pulse_video(1.2, 12.0, 64)
     with pytest.raises(SignalError) as info:
         gen(video, 12.0, mean_model)
@@ -72,13 +72,13 @@ def test_guard_names_lowest_frame_rate_and_largest_factor():
 
 
 def test_guard_uses_each_samples_rate():
-    gen = pulsecl.build("view_generators", "frequency")
+    gen = pulsecl.build("proxy_tasks", "frequency")
     with pytest.raises(SignalError, match="10 fps is too low"):
         gen(pulse_video(1.2, 30.0, 64, batch=2), torch.tensor([30.0, 10.0]), mean_model)
 
 
 def test_guard_when_no_factor_works_says_to_lower_the_band():
-    gen = pulsecl.build("view_generators", "frequency")
+    gen = pulsecl.build("proxy_tasks", "frequency")
     with pytest.raises(SignalError, match="lower band_bpm"):
         gen(pulse_video(1.0, 6.0, 64), 6.0, mean_model)
 
@@ -100,7 +100,7 @@ def test_negatives_run_at_their_own_length_without_padding():
     t = 60
     video = torch.rand(6, 3, t, 4, 4) * 0.5 + 0.25
     model = Recorder()
-    gen = pulsecl.build("view_generators", "frequency", equal_length=False)
+    gen = pulsecl.build("proxy_tasks", "frequency", equal_length=False)
     out = gen(video, 30.0, model, generator=torch.Generator().manual_seed(3))
     drawn_r = gen.draw_factors(6, torch.Generator().manual_seed(3))  # the same draw
     drawn = out["lengths"].tolist()
@@ -120,7 +120,7 @@ def test_negatives_run_at_their_own_length_without_padding():
 def test_negative_length_is_round_t_over_r():
     t = 61
     for r in (1.25, 1.3, 1.41, 1.5):
-        gen = pulsecl.build("view_generators", "frequency", factor_range=(r, r), equal_length=False)
+        gen = pulsecl.build("proxy_tasks", "frequency", factor_range=(r, r), equal_length=False)
         out = gen(torch.rand(2, 3, t, 4, 4), 30.0, mean_model)
         assert out["negative"].shape == (2, round(t / r))
         assert out["lengths"].tolist() == [round(t / r)] * 2
@@ -131,7 +131,7 @@ def test_negative_length_is_round_t_over_r():
 def test_cropped_negatives_share_one_call_and_keep_each_factor(fs):
     f, frames = 1.6, int(round(12 * fs))
     model = Recorder()
-    gen = pulsecl.build("view_generators", "frequency", crop_negatives=True)
+    gen = pulsecl.build("proxy_tasks", "frequency", crop_negatives=True)
     out = gen(pulse_video(f, fs, frames, batch=5), fs, model, generator=torch.Generator().manual_seed(1))
     r = gen.draw_factors(5, torch.Generator().manual_seed(1))  # the same draw
     length = round(frames / float(r.max()))
@@ -147,7 +147,7 @@ def test_cropped_negatives_share_one_call_and_keep_each_factor(fs):
         assert peak(out["positive"][i], fs) == pytest.approx(f, rel=0.015)
     starts = out["crop_starts"]
     assert ((starts >= 0) & (starts + torch.tensor(spans) <= frames)).all()
-    views = pulsecl.build("view_generators", "windows")(out, generator=torch.Generator().manual_seed(0))
+    views = pulsecl.build("view_windows", "windows")(out, generator=torch.Generator().manual_seed(0))
     assert views["positive_views"].shape == (5, 4, frames // 2)
 
 
@@ -155,9 +155,7 @@ def test_paper_recipe_pads_negatives_and_shares_one_call():
     torch.manual_seed(0)
     t = 60
     model = Recorder()
-    gen = pulsecl.build(
-        "view_generators", "frequency", per_sample=False, pad_negatives=True, antialias=False
-    )
+    gen = pulsecl.build("proxy_tasks", "frequency", per_sample=False, pad_negatives=True, antialias=False)
     out = gen(torch.rand(3, 3, t, 4, 4) + 0.1, 30.0, model)
     assert len(model.seen) == 1 and model.seen[0].shape[:3] == (6, 3, t)  # anchors + negatives
     length = int(out["lengths"][0])
@@ -168,7 +166,7 @@ def test_paper_recipe_pads_negatives_and_shares_one_call():
 
 
 def test_factors_reproducible_with_a_generator_and_in_range():
-    gen = pulsecl.build("view_generators", "frequency", factor_range=(1.2, 1.6))
+    gen = pulsecl.build("proxy_tasks", "frequency", factor_range=(1.2, 1.6))
     context = torch.rand(8, 3, 160, 4, 4)
     video = context[:, :, :100]
     a = gen(video, 30.0, mean_model, generator=torch.Generator().manual_seed(7), context=context)
@@ -177,14 +175,14 @@ def test_factors_reproducible_with_a_generator_and_in_range():
     assert torch.equal(a["context_starts"], b["context_starts"])
     assert torch.equal(a["negative"], b["negative"])
     assert ((a["factors"] > 1.18) & (a["factors"] < 1.62)).all()
-    shared = pulsecl.build("view_generators", "frequency", per_sample=False)
+    shared = pulsecl.build("proxy_tasks", "frequency", per_sample=False)
     c = shared(video, 30.0, mean_model, generator=torch.Generator().manual_seed(7), context=context)
     assert (c["factors"] == c["factors"][0]).all()
 
 
 def test_gradients_reach_the_model_through_every_branch():
     model = torch.nn.Conv3d(3, 1, 1)
-    gen = pulsecl.build("view_generators", "frequency")
+    gen = pulsecl.build("proxy_tasks", "frequency")
     context = torch.rand(3, 3, 60, 4, 4)
     out = gen(context[:, :, :40], 30.0, lambda v: model(v).mean(dim=(1, 3, 4)), context=context)
     sum(p.sum() for p in out["positive"]).backward()
@@ -193,12 +191,12 @@ def test_gradients_reach_the_model_through_every_branch():
 
 def test_half_precision_model_outputs_work():
     """Under mixed precision the backbone gives float16; the resampled positive is float32."""
-    gen = pulsecl.build("view_generators", "frequency", equal_length=False)
+    gen = pulsecl.build("proxy_tasks", "frequency", equal_length=False)
     out = gen(pulse_video(1.5, 30.0, 90, batch=3), 30.0, lambda v: mean_model(v).half())
     assert out["anchor"].dtype == torch.float16
     assert out["positive"].dtype == torch.float32 and out["positive"].shape == (3, 90)
     assert peak(out["positive"][0].float(), 30.0) == pytest.approx(1.5, rel=0.02)
-    equal = pulsecl.build("view_generators", "frequency")
+    equal = pulsecl.build("proxy_tasks", "frequency")
     context = pulse_video(1.5, 30.0, 135, batch=3)
     out = equal(context[:, :, :90], 30.0, lambda v: mean_model(v).half(), context=context)
     assert out["negative"].dtype == torch.float16
@@ -220,7 +218,7 @@ def test_half_precision_model_outputs_work():
 )
 def test_frequency_bad_options(options, message):
     with pytest.raises(ConfigError, match=message):
-        pulsecl.build("view_generators", "frequency", **options)
+        pulsecl.build("proxy_tasks", "frequency", **options)
 
 
 # -- windows -------------------------------------------------------------------------------
@@ -237,7 +235,7 @@ def branches(batch=4, t=60, neg_lengths=(40, 45, 48, 40)):
 
 
 def test_windows_shapes_and_views_are_slices_at_the_offsets():
-    gen = pulsecl.build("view_generators", "windows", n_views=3, window_frames=20)
+    gen = pulsecl.build("view_windows", "windows", n_views=3, window_frames=20)
     data = branches()
     out = gen(data, generator=torch.Generator().manual_seed(1))
     for key in ("anchor", "positive", "negative"):
@@ -251,7 +249,7 @@ def test_windows_shapes_and_views_are_slices_at_the_offsets():
 
 
 def test_window_offsets_are_independent_per_sample():
-    gen = pulsecl.build("view_generators", "windows", n_views=4, window_frames=10)
+    gen = pulsecl.build("view_windows", "windows", n_views=4, window_frames=10)
     batch = 16
     data = {"anchor": torch.randn(batch, 100), "fs": torch.full((batch,), 30.0)}
     offsets = gen(data, generator=torch.Generator().manual_seed(0))["anchor_offsets"]  # (B, V)
@@ -262,20 +260,20 @@ def test_window_offsets_are_independent_per_sample():
 
 
 def test_window_length_from_seconds_uses_the_lowest_fs():
-    gen = pulsecl.build("view_generators", "windows", n_views=2, window_s=1.5)
+    gen = pulsecl.build("view_windows", "windows", n_views=2, window_s=1.5)
     data = {"anchor": torch.randn(2, 90), "fs": torch.tensor([30.0, 20.0])}
     assert gen(data)["anchor_views"].shape == (2, 2, 30)
 
 
 def test_default_window_is_half_the_clip():
-    gen = pulsecl.build("view_generators", "windows")
+    gen = pulsecl.build("view_windows", "windows")
     out = gen({"anchor": torch.randn(2, 300), "negative": torch.randn(2, 200), "fs": 30.0})
     assert out["anchor_views"].shape == (2, 4, 150)
     assert out["negative_views"].shape == (2, 4, 150)
 
 
 def test_window_longer_than_the_negative_is_a_signal_error():
-    gen = pulsecl.build("view_generators", "windows", window_frames=42)
+    gen = pulsecl.build("view_windows", "windows", window_frames=42)
     with pytest.raises(SignalError, match="do not fit the negative branch \\(40 samples"):
         gen(branches())
 
@@ -290,7 +288,7 @@ def test_window_longer_than_the_negative_is_a_signal_error():
 )
 def test_windows_bad_options(options, message):
     with pytest.raises(ConfigError, match=message):
-        pulsecl.build("view_generators", "windows", **options)
+        pulsecl.build("view_windows", "windows", **options)
 
 
 # -- motion augmentation -------------------------------------------------------------------
@@ -347,7 +345,7 @@ def test_motion_bad_options_and_inputs_are_named():
     from pulsecl_views.augment import MotionAugment
 
     with pytest.raises(ConfigError) as e:
-        pulsecl.build("view_generators", "motion", amplitude=0.7)
+        pulsecl.build("augmentations", "motion", amplitude=0.7)
     assert str(e.value) == (
         "motion amplitude = 0.7: give the largest shift as a fraction of the crop side in [0, 0.5] (e.g. 0.06)"
     )

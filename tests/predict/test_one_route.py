@@ -35,7 +35,7 @@ def _routes(video_path, root, tmp_path, method=None, checkpoint=None):
     hr["live"] = live(str(video_path), on_reading=lambda r: None, stream_out=io.StringIO(), **kw).hr_bpm
     if method:
         config = load_config(None, ["data.exclude=[]", f"data.cache={tmp_path / 'cache'}"])
-        fn = lambda v: classical_pulse(method, v)  # noqa: E731
+        fn = lambda v: classical_pulse(method, v, config=config)  # noqa: E731
         suite_method = f'kind = "classical"\nmethod = "{method}"'
     else:
         model = load_model(checkpoint)

@@ -132,3 +132,29 @@ def test_a_truncated_video_is_flagged_in_the_summary(videos, tmp_path, capsys):
     (warning,) = summary["warnings"]
     assert f"read {summary['frames_read']} of {summary['frames_expected']} frames" in warning
     assert f"pulsecl: warning: {warning}" in capsys.readouterr().err
+
+
+def test_a_low_confidence_answer_gets_one_warning_line_and_says_so_in_the_json(videos, tmp_path, capsys, monkeypatch):
+    import pulsecl.predictor
+    from pulsecl.signal.analysis import confidence
+
+    real = pulsecl.predictor.predict
+
+    def low(*a, **k):  # the same result, as if its SNR had been -12 dB
+        result = real(*a, **k)
+        result.confidence = confidence(-12.0, 0.2)
+        return result
+
+    monkeypatch.setattr(pulsecl.predictor, "predict", low)
+    assert main(["predict", str(videos["light-30fps"].path), "--json", str(tmp_path / "s.json"), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "bpm, low confidence" in captured.out
+    (line,) = [ln for ln in captured.err.splitlines() if "low confidence" in ln]
+    assert line == "pulsecl: warning: low confidence: SNR -12.0 dB < -8 dB: the pulse barely stands out of the noise; the heart rate may be wrong (see the SNR per window)"
+    assert json.loads((tmp_path / "s.json").read_text())["confidence"]["level"] == "low"
+
+
+def test_a_confident_answer_prints_no_warning(videos, capsys):
+    assert main(["predict", str(videos["light-30fps"].path), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "bpm, high confidence" in captured.out and "low confidence" not in captured.err

@@ -214,3 +214,19 @@ def test_bad_bands_and_shapes():
         hrv([0.8])
     with pytest.raises(SignalError, match="cutoff_hz .* or lam"):
         detrend(sine(), 30.0, None)
+
+
+def test_despike_replaces_single_frame_jumps_and_keeps_the_pulse():
+    from pulsecl.signal.processing import despike
+
+    fs = 15.0
+    t = np.arange(300) / fs
+    rgb = np.stack([100 + 0.5 * np.sin(2 * np.pi * 1.2 * t) + c for c in (0, 10, 20)], axis=1)
+    dirty = rgb.copy()
+    hits = [20, 21, 150, 299]  # a two-frame jump, a single one, and one at the very end
+    dirty[hits] += [40.0, -30.0, 25.0]
+    clean, bad = despike(dirty, fs)
+    assert sorted(np.flatnonzero(bad)) == hits
+    assert np.abs(clean - rgb).max() < 0.2  # back on the pulse, which is left alone
+    untouched, none = despike(rgb, fs)
+    assert not none.any() and np.array_equal(untouched, rgb)

@@ -32,7 +32,7 @@ TABLE_COLUMNS = ["method", "videos", "MAE ± SE (bpm)", "RMSE (bpm)", "MAPE (%)"
 
 VIDEO_FIELDS = [
     "dataset", "method", "kind", "seed", "cell", "video", "subject", "frames", "fs",
-    "hr_pred", "hr_ref", "abs_error", "snr_db", "macc",
+    "hr_pred", "hr_ref", "abs_error", "snr_db", "macc", "confidence",
 ]
 
 

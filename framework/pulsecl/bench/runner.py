@@ -287,6 +287,7 @@ def _evaluate_cell(
                 "abs_error": abs(r.hr_pred - r.hr_ref) if r.hr_ref is not None else None,
                 "snr_db": r.snr_db,
                 "macc": r.macc,
+                "confidence": r.confidence.level if r.confidence is not None else None,
             }
         )
     rec = _base_record(ctx.suite, cell)
@@ -312,7 +313,7 @@ def _classical_task(ctx: _Context, task: Task, cells: list[Cell]) -> None:
         started = time.time()
         m = ctx.suite.methods[cell.method]
         config = classical_config(ctx.suite, cell, ctx.roots[cell.dataset], ctx.out)
-        fn = lambda v, m=m: classical_pulse(m.method, v, m.options)  # noqa: E731
+        fn = lambda v, m=m, c=config: classical_pulse(m.method, v, m.options, c)  # noqa: E731
         _evaluate_cell(ctx, cell, config, fn, "cpu", {"model": None}, started)
 
 

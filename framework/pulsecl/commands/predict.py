@@ -84,10 +84,14 @@ def run(args: argparse.Namespace) -> int:
                          progress=not args.no_progress, **options)
     # The heart rate first: a file that cannot be written (a full disk) still leaves it on screen.
     print(
-        f"{result.source}: {result.hr_bpm:.1f} bpm  (SNR {result.snr_db:.1f} dB, IPR {result.ipr:.2f}; "
-        f"{result.frames_read} frames at {result.fs:.2f} fps, {result.frames_without_face} without a face; "
-        f"{result.label})", flush=True
+        f"{result.source}: {result.hr_bpm:.1f} bpm, {result.quality} confidence  (SNR {result.snr_db:.1f} dB, "
+        f"IPR {result.ipr:.2f}; {result.frames_read} frames at {result.fs:.2f} fps, "
+        f"{result.frames_without_face} without a face; {result.label})", flush=True
     )
+    if result.quality == "low":
+        from pulsecl.warn import warn
+
+        warn(f"low confidence: {result.confidence.reason}; the heart rate may be wrong (see the SNR per window)")
     paths = result.write(args.out, args.json, plot=not args.no_plot) if (args.out or args.json) else {}
     if paths:
         print("wrote " + ", ".join(str(p) for p in paths.values()))

@@ -51,6 +51,7 @@ class VideoResult:
     macc: float | None
     windows: list[tuple[float, float, float | None]] = field(default_factory=list)  # (t, pred, ref)
     pulse: np.ndarray | None = None
+    confidence: Any = None  # pulsecl.signal.analysis.Confidence of hr_pred
 
 
 @dataclass
@@ -90,11 +91,15 @@ def model_pulse(model: Any, video: Video, config: Config | None = None) -> np.nd
     return video_pulse(ModelPulse(model, overlap=overlap), video)[0]
 
 
-def classical_pulse(method: str, video: Video, options: dict | None = None) -> np.ndarray:
-    """Pulse (T,) of a whole video from a classical method on its skin RGB trace."""
+def classical_pulse(method: str, video: Video, options: dict | None = None, config: Config | None = None) -> np.ndarray:
+    """Pulse (T,) of a whole video from a classical method on its skin RGB trace, as
+    ``predict`` makes it (the band and the trace's despiking of ``config``, default the
+    defaults)."""
+    from pulsecl.config import Config as _Config
     from pulsecl.extractors import TracePulse
 
-    return video_pulse(TracePulse(method, options), video)[0]
+    sig = (config or _Config()).signal
+    return video_pulse(TracePulse(method, options, band_bpm=sig.band_bpm, despike=sig.despike), video)[0]
 
 
 def _resampled_reference(video: Video) -> np.ndarray | None:
@@ -120,7 +125,7 @@ def score_pulse(pulse: np.ndarray, video: Video, config: Config) -> VideoResult:
     sig = config.signal
     _, fs = uniform_grid(np.asarray(video.timestamps, dtype=np.float64))
     try:
-        a = analyse(pulse, fs, band, sig.window_s, sig.stride_s, sig.preset)
+        a = analyse(pulse, fs, band, sig.window_s, sig.stride_s, sig.preset, half_ratio=sig.half_ratio)
         ref = _resampled_reference(video)
         ref_a = analyse(ref, fs, band, sig.window_s, sig.stride_s, sig.preset) if ref is not None else None
     except SignalError as exc:
@@ -131,7 +136,8 @@ def score_pulse(pulse: np.ndarray, video: Video, config: Config) -> VideoResult:
                for t, p, r in zip(a.window_times_s, a.window_hr_bpm, ref_w)]
     snr_db = float(snr(pulse, fs, hr_ref, band)) if hr_ref is not None else None
     macc = float(quality_macc(pulse, ref, fs)) if ref is not None else None
-    return VideoResult(video.id, video.subject, video.n_frames, fs, a.hr_bpm, hr_ref, snr_db, macc, windows, pulse)
+    return VideoResult(video.id, video.subject, video.n_frames, fs, a.hr_bpm, hr_ref, snr_db, macc, windows, pulse,
+                       a.confidence)
 
 
 def evaluate_videos(videos: list[Video], config: Config, method: str, pulse_fn: Callable[[Video], np.ndarray]) -> EvalResult:
@@ -145,6 +151,12 @@ def evaluate_videos(videos: list[Video], config: Config, method: str, pulse_fn: 
         metrics.update(summarize_hr(np.array([r.hr_pred for r in labelled]), np.array([r.hr_ref for r in labelled])))
     snrs = [r.snr_db for r in labelled if r.snr_db is not None]
     maccs = [r.macc for r in labelled if r.macc is not None]
+    levels = [r.confidence.level for r in results if r.confidence is not None]
+    if levels:
+        metrics["high_confidence"] = float(np.mean([lv == "high" for lv in levels]))  # share of videos
+        confident = [r for r in labelled if r.confidence is not None and r.confidence.level == "high"]
+        if confident:
+            metrics["mae_high_confidence"] = float(np.mean([abs(r.hr_pred - r.hr_ref) for r in confident]))
     if snrs:
         metrics["snr_db"] = float(np.mean(snrs))
     if maccs:
@@ -152,7 +164,7 @@ def evaluate_videos(videos: list[Video], config: Config, method: str, pulse_fn: 
     return EvalResult(method, results, metrics)
 
 
-VIDEO_FIELDS = ["video", "subject", "frames", "fs", "hr_pred", "hr_ref", "abs_error", "snr_db", "macc"]
+VIDEO_FIELDS = ["video", "subject", "frames", "fs", "hr_pred", "hr_ref", "abs_error", "snr_db", "macc", "confidence"]
 
 
 def write_results(result: EvalResult, out_dir: str | Path) -> dict[str, Path]:
@@ -168,7 +180,8 @@ def write_results(result: EvalResult, out_dir: str | Path) -> dict[str, Path]:
         for r in result.videos:
             err = abs(r.hr_pred - r.hr_ref) if r.hr_ref is not None else None
             w.writerow([r.video, r.subject, r.frames, f"{r.fs:.4f}", f"{r.hr_pred:.3f}",
-                        _fmt(r.hr_ref), _fmt(err), _fmt(r.snr_db), _fmt(r.macc)])
+                        _fmt(r.hr_ref), _fmt(err), _fmt(r.snr_db), _fmt(r.macc),
+                        r.confidence.level if r.confidence is not None else ""])
     with atomic_write(paths["windows"], "w") as fh:
         w = csv.writer(fh)
         w.writerow(["video", "t_s", "hr_pred", "hr_ref"])
@@ -207,12 +220,13 @@ def evaluate_checkpoint(checkpoint, data, overrides=(), split: str = "all", prog
 
 def print_metrics(result: EvalResult) -> None:
     """A short table: per video, then the summary."""
-    print(f"{'video':<24} {'HR pred':>8} {'HR ref':>8} {'|err|':>7} {'SNR dB':>7}")
+    print(f"{'video':<24} {'HR pred':>8} {'HR ref':>8} {'|err|':>7} {'SNR dB':>7}  confidence")
     for r in result.videos:
         ref = f"{r.hr_ref:8.2f}" if r.hr_ref is not None else f"{'-':>8}"
         err = f"{abs(r.hr_pred - r.hr_ref):7.2f}" if r.hr_ref is not None else f"{'-':>7}"
         snr = f"{r.snr_db:7.2f}" if r.snr_db is not None else f"{'-':>7}"
-        print(f"{r.video:<24} {r.hr_pred:8.2f} {ref} {err} {snr}")
+        level = r.confidence.level if r.confidence is not None else "-"
+        print(f"{r.video:<24} {r.hr_pred:8.2f} {ref} {err} {snr}  {level}")
     m = result.metrics
     parts = [f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in m.items() if not isinstance(v, dict)]
     print("summary: " + ", ".join(parts))

@@ -206,10 +206,10 @@ class Trainer:
         sampler = pulsecl.build("samplers", cfg.model.sampler, **cfg.model.sampler_options)
         proxy = windows = augment = None
         if not self.supervised:
-            proxy = pulsecl.build("view_generators", cfg.views.proxy, **cfg.views.proxy_options)
-            windows = pulsecl.build("view_generators", cfg.views.windows, **cfg.views.windows_options)
+            proxy = _build_view("proxy_tasks", "proxy", cfg.views.proxy, cfg.views.proxy_options)
+            windows = _build_view("view_windows", "windows", cfg.views.windows, cfg.views.windows_options)
             if cfg.views.augment:
-                augment = pulsecl.build("view_generators", cfg.views.augment, **cfg.views.augment_options)
+                augment = _build_view("augmentations", "augment", cfg.views.augment, cfg.views.augment_options)
         self.losses = _build_losses(cfg).to(self.device)
         _check_augment(cfg, augment, self.losses, self.supervised, proxy)
         self.module = TrainingModule(
@@ -609,18 +609,29 @@ def _build_losses(config: Config):
     return losses
 
 
+def _build_view(kind: str, key: str, name: str, options: dict[str, Any]) -> Any:
+    """Build ``views.<key> = name`` from the table of ``kind``; a name that belongs to
+    another view stage says so (a proxy task given as the augmentation, say)."""
+    from pulsecl.registry import STAGE_KINDS
+
+    pm = get_plugin_manager()
+    if name not in pm.table(kind):
+        for other in STAGE_KINDS.values():
+            if other != kind and name in pm.table(other):
+                raise ConfigError(
+                    f"views.{key} = '{name}' is one of the {other.replace('_', ' ')}, not of the "
+                    f"{kind.replace('_', ' ')}; give one of: {', '.join(pm.components(kind)) or 'none'}"
+                    + (" (or '' for none)" if kind == "augmentations" else "")
+                )
+    return pm.build(kind, name, **dict(options))
+
+
 def _check_augment(config: Config, augment, losses, supervised: bool, proxy=None) -> None:
     """An augmented branch costs a backbone pass: make one only when a loss reads it;
     augmented negatives need a proxy that cuts them from a context."""
     name = config.views.augment
     readers = [n for n, m in losses.terms.items() if "augmented" in (getattr(m, "requires", ()) or ())]
     if augment is not None:
-        stage = getattr(augment, "stage", None)
-        if stage != "augment":
-            raise ConfigError(
-                f"views.augment = '{name}' is a view generator of stage {stage!r}, not "
-                "'augment'; give an augmentation (e.g. 'motion') or '' for none"
-            )
         if config.views.augment_on == "negatives":
             if not getattr(proxy, "uses_context", False):
                 raise ConfigError(

@@ -18,16 +18,18 @@ or TS-CAN style models); every preset then integrates it (cumulative sum) first.
 ``default``
     1. cumulative sum if ``diff``;
     2. smoothness-priors detrend, -3 dB at 0.3 Hz whatever the frame rate;
-    3. zero-phase second-order Butterworth band-pass over the band (default 40-250 bpm);
+    3. zero-phase first-order Butterworth band-pass over the band (default 40-250 bpm;
+       forward and backward, so -6 dB at the band's edges);
     4. Tukey window (alpha 0.25), zero-padding to 8x the length;
     5. largest power-spectrum bin inside the band, refined by a parabola through it
        and its two neighbours.
-    Chosen by measurement (``python benchmarks/hr_presets.py``; the figures are in
-    ``docs/measurements.md``): on noisy pulses, whose noise crowds the band's low
-    edge, the band-pass cuts the error to a third (GREEN: 25 -> 7 bpm MAE); a Tukey
-    window keeps most of the narrow main lobe of no window (which separates pulse
-    from noise best) with a third of its bias on sinusoids; a Hann window is the most
-    exact on clean sinusoids but widens the peak and loses on noisy pulses.
+    Chosen by measurement on synthetic pulses, then on real noise (the figures are in
+    ``docs/measurements.md``): the band-pass cuts the error on noisy pulses, whose
+    noise crowds the band's low edge, to a third (GREEN: 25 -> 7 bpm MAE); of orders
+    1, 2 and 4, order 1 was best on real skin-patch noise with real pulses in it (and on
+    the real dev set), at some cost on synthetic pulses above 120 bpm; a Tukey window
+    keeps most of the narrow main lobe of no window with a third of its bias on
+    sinusoids.
 ``rppg-toolbox``
     rPPG-Toolbox's ``calculate_metric_per_video`` (X. Liu et al., "rPPG-Toolbox: Deep
     remote PPG toolbox", NeurIPS 2023 Datasets and Benchmarks, and its public code):
@@ -158,7 +160,7 @@ class Default(_Pipeline):
     def __init__(
         self,
         detrend_hz: float | None = 0.3,
-        bandpass_order: int | None = 2,
+        bandpass_order: int | None = 1,
         window: Any = ("tukey", 0.25),
         pad_factor: float = 8.0,
         interpolation: str = "parabolic",

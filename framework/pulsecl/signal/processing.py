@@ -41,6 +41,7 @@ __all__ = [
     "bandpass",
     "check_band",
     "check_fs",
+    "despike",
     "detect_peaks",
     "detrend",
     "hr_from_peaks",
@@ -247,6 +248,47 @@ def detrend(
 
     trend = scipy.linalg.solveh_banded(ab, rhs, lower=False, check_finite=False)
     return arr - trend.T
+
+
+# ----------------------------------------------------------------------------------------
+# Despiking an RGB trace
+# ----------------------------------------------------------------------------------------
+
+
+def despike(trace: Any, fs: float, window_s: float = 1.0, k: float = 4.0) -> tuple[np.ndarray, np.ndarray]:
+    """Replace the frames whose colour jumps away from its running median.
+
+    A frame is a spike when, in any channel, it departs from the median of the
+    ``window_s`` seconds around it by more than ``k`` robust standard deviations (1.4826
+    times the median absolute departure of that channel); spikes are replaced by linear
+    interpolation between the frames around them.  Real skin-patch video jumps by tens of
+    grey levels on single frames (the region briefly shows something other than skin:
+    about 5 % of frames of the bias-eval patches), about a hundred times the pulse; the
+    jumps are broadband and bury it.  Measured on real patch noise with real pulses in
+    it: 3 bpm less MAE, nothing lost on synthetic traces (docs/measurements.md).
+
+    Shape: ``(T, C)`` (an RGB trace) or ``(T,)`` in, ``(clean, spikes (T,) bool)`` out.
+    """
+    import scipy.ndimage
+
+    fs = check_fs(fs)
+    x = np.asarray(trace, dtype=np.float64)
+    flat = x.ndim == 1
+    x2 = x[:, None] if flat else x
+    if x2.ndim != 2 or x2.shape[0] < 3:
+        return x.copy(), np.zeros(x2.shape[0] if x2.ndim else 0, dtype=bool)
+    width = max(3, int(round(window_s * fs)) | 1)
+    # "mirror": a spike at an end is not copied into its own median ("nearest" would)
+    med = scipy.ndimage.median_filter(x2, size=(width, 1), mode="mirror")
+    dev = np.abs(x2 - med)
+    mad = 1.4826 * np.median(dev, axis=0) + 1e-12
+    bad = (dev / mad > k).any(axis=1)
+    out = x2.copy()
+    if bad.any() and (~bad).sum() >= 2:
+        t = np.arange(x2.shape[0])
+        for c in range(x2.shape[1]):
+            out[bad, c] = np.interp(t[bad], t[~bad], x2[~bad, c])
+    return (out[:, 0] if flat else out), bad
 
 
 # ----------------------------------------------------------------------------------------
