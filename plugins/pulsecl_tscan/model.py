@@ -205,7 +205,7 @@ class TSCAN(nn.Module):
         self.pool = nn.AvgPool2d(2, ceil_mode=True)
         self.hidden = nn.Linear(c2, 2 * c2)
         self.dropout = nn.Dropout(float(dropout))
-        self.out = nn.Linear(2 * c2, 1)
+        self.out = nn.Linear(2 * c2, 1, bias=not self.integrate)  # integrating removes a bias anyway
 
     def _appearance_masks(self, x: torch.Tensor, frames: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Masks from segment-mean raw frames, interpolated to ``frames`` frames.
@@ -233,7 +233,8 @@ class TSCAN(nn.Module):
         if x.shape[2] < MIN_FRAMES:
             raise SignalError(f"tscan needs clips of at least {MIN_FRAMES} frames, got {x.shape[2]}")
         b = x.shape[0]
-        d = torch.diff(self.norm(x), dim=2)  # (B, 3, T-1, H, W) frame differences
+        z = self.norm(x)
+        d = z[:, :, 1:] - z[:, :, :-1]  # (B, 3, T-1, H, W) frame differences (torch.diff has no ONNX export)
         d = d / (d.std(dim=(1, 2, 3, 4), unbiased=False, keepdim=True) + 1e-6)
         n = d.shape[2]  # T - 1
         m = rearrange(d, "b c t h w -> (b t) c h w").contiguous(memory_format=torch.channels_last)
