@@ -170,7 +170,7 @@ class SpatialAttentionPool(nn.Module):
 
     def __init__(self, dim: int):
         super().__init__()
-        self.logits = nn.Conv3d(dim, 1, kernel_size=1)
+        self.logits = nn.Conv3d(dim, 1, kernel_size=1, bias=False)  # a bias cancels in the softmax
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w = torch.softmax(rearrange(self.logits(x), "b 1 t h w -> b t (h w)"), dim=-1)  # (B, T, HW)

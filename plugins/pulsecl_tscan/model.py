@@ -206,6 +206,19 @@ class TSCAN(nn.Module):
         self.hidden = nn.Linear(c2, 2 * c2)
         self.dropout = nn.Dropout(float(dropout))
         self.out = nn.Linear(2 * c2, 1, bias=not self.integrate)  # integrating removes a bias anyway
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """TS-CAN's initialisation (Keras defaults): Glorot-uniform weights, zero biases.
+        PyTorch's default (uniform biases, weights that shrink the signal at every tanh
+        layer) leaves an untrained network's output almost constant: a bias of the
+        predicted difference that integration removes, over a variation a thousand
+        times smaller."""
+        for module in self.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                nn.init.xavier_uniform_(module.weight)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
 
     def _appearance_masks(self, x: torch.Tensor, frames: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Masks from segment-mean raw frames, interpolated to ``frames`` frames.
