@@ -67,7 +67,7 @@ from torch import nn
 from pulsecl.errors import ConfigError, SignalError
 from pulsecl.nn.norm import NORMS, InputNorm
 
-__all__ = ["ATTENTIONS", "MIN_FRAMES", "NORMS", "AttentionMask", "TSCAN", "TemporalShift", "integrate", "segment_means"]
+__all__ = ["ATTENTIONS", "MIN_FRAMES", "NORMS", "AttentionMask", "TSCAN", "TemporalShift", "integrate", "segment_means", "shift_traceable"]
 
 #: Shortest clip the backbone accepts (frames).
 MIN_FRAMES = 4
@@ -76,12 +76,62 @@ MIN_FRAMES = 4
 ATTENTIONS = ("appearance", "self")
 
 
+def _shift(x: torch.Tensor, frames: int, fold: int, reverse: bool) -> torch.Tensor:
+    """The shift into one new tensor of ``x``'s layout: channels ``[0, fold)`` from the
+    next frame, ``[fold, 2 fold)`` from the previous one (swapped with ``reverse``, which
+    is the shift's gradient), the rest in place; zeros past each clip's ends.
+
+    Shape: (B*T, C, H, W) with ``frames = T`` -> (B*T, C, H, W).
+    """
+    v = x.reshape(-1, frames, *x.shape[1:])  # (B, T, C, H, W); a view for contiguous or channels-last x
+    out = torch.empty_like(x)
+    o = out.view(-1, frames, *out.shape[1:])
+    take_next, take_prev = slice(0, fold), slice(fold, 2 * fold)
+    if reverse:
+        take_next, take_prev = take_prev, take_next
+    o[:, :-1, take_next] = v[:, 1:, take_next]
+    o[:, -1, take_next] = 0.0
+    o[:, 1:, take_prev] = v[:, :-1, take_prev]
+    o[:, 0, take_prev] = 0.0
+    o[:, :, 2 * fold :] = v[:, :, 2 * fold :]
+    return out
+
+
+def shift_traceable(x: torch.Tensor, frames: int, fold: int) -> torch.Tensor:
+    """The same shift in slicing, padding and concatenation (what tracing records), to
+    channels-last output.
+
+    Shape: (B*T, C, H, W) with ``frames = T`` -> (B*T, C, H, W).
+    """
+    v = rearrange(x, "(b t) c h w -> b t c h w", t=frames)
+    back = F.pad(v[:, 1:, :fold], (0, 0, 0, 0, 0, 0, 0, 1))  # frame t gets t+1; zeros at the end
+    fwd = F.pad(v[:, :-1, fold : 2 * fold], (0, 0, 0, 0, 0, 0, 1, 0))  # t gets t-1; zeros at the start
+    out = torch.cat([back, fwd, v[:, :, 2 * fold :]], dim=2)  # (B, T, C, H, W)
+    return rearrange(out, "b t c h w -> (b t) c h w").contiguous(memory_format=torch.channels_last)
+
+
+class _ShiftFunction(torch.autograd.Function):
+    """The shift with its own backward (the opposite shift): one copy each way, where
+    slicing, padding and concatenating under autograd cost several full copies and
+    zero fills of the activations, in training the largest cost after the convolutions."""
+
+    @staticmethod
+    def forward(ctx, x, frames, fold):  # noqa: D102
+        ctx.frames, ctx.fold = frames, fold
+        return _shift(x, frames, fold, reverse=False)
+
+    @staticmethod
+    def backward(ctx, grad):  # noqa: D102
+        return _shift(grad, ctx.frames, ctx.fold, reverse=True), None, None
+
+
 class TemporalShift(nn.Module):
     """Temporal shift module (Lin et al. 2019) along each clip's own time axis.
 
     Of C channels, the first ``C // fold_div`` take the next frame's values, the next
     ``C // fold_div`` the previous frame's, the rest stay; the frames shifted in past a
     clip's ends are zeros (no wrap-around, nothing crosses from one clip to the next).
+    The output keeps the input's memory layout (channels-last here).
 
     Shape: (B*T, C, H, W) with ``frames = T`` -> (B*T, C, H, W).
     """
@@ -91,15 +141,12 @@ class TemporalShift(nn.Module):
         self.fold_div = fold_div
 
     def forward(self, x: torch.Tensor, frames: int) -> torch.Tensor:
-        v = rearrange(x, "(b t) c h w -> b t c h w", t=frames)
-        fold = v.shape[2] // self.fold_div
+        fold = x.shape[1] // self.fold_div
         if fold == 0:
             return x
-        back = F.pad(v[:, 1:, :fold], (0, 0, 0, 0, 0, 0, 0, 1))  # frame t gets t+1; zeros at the end
-        fwd = F.pad(v[:, :-1, fold : 2 * fold], (0, 0, 0, 0, 0, 0, 1, 0))  # t gets t-1; zeros at the start
-        out = torch.cat([back, fwd, v[:, :, 2 * fold :]], dim=2)  # (B, T, C, H, W)
-        out = rearrange(out, "b t c h w -> (b t) c h w")
-        return out.contiguous(memory_format=torch.channels_last)
+        if torch.jit.is_tracing():  # TorchScript and ONNX export: traceable ops, lengths left free
+            return shift_traceable(x, frames, fold)
+        return _ShiftFunction.apply(x, frames, fold)
 
     def extra_repr(self) -> str:
         return f"fold_div={self.fold_div}"
@@ -251,15 +298,15 @@ class TSCAN(nn.Module):
         d = d / (d.std(dim=(1, 2, 3, 4), unbiased=False, keepdim=True) + 1e-6)
         n = d.shape[2]  # T - 1
         m = rearrange(d, "b c t h w -> (b t) c h w").contiguous(memory_format=torch.channels_last)
-        m1 = torch.tanh(self.motion1(self.shift(m, n)))
-        m2 = torch.tanh(self.motion2(self.shift(m1, n)))  # (B*n, C/2, H, W)
+        m1 = torch.tanh_(self.motion1(self.shift(m, n)))
+        m2 = torch.tanh_(self.motion2(self.shift(m1, n)))  # (B*n, C/2, H, W)
         if self.attention == "appearance":
             g1, g2 = self._appearance_masks(x, n)
         else:
             g1 = self.mask1(m2)
         m3 = self.pool(m2 * g1)  # (B*n, C/2, H/2, W/2)
-        m4 = torch.tanh(self.motion3(self.shift(m3, n)))
-        m5 = torch.tanh(self.motion4(self.shift(m4, n)))  # (B*n, C, H/2, W/2)
+        m4 = torch.tanh_(self.motion3(self.shift(m3, n)))
+        m5 = torch.tanh_(self.motion4(self.shift(m4, n)))  # (B*n, C, H/2, W/2)
         if self.attention == "self":
             g2 = self.mask2(m5)
         f = (m5 * g2).mean(dim=(2, 3))  # (B*n, C): attention-weighted spatial mean

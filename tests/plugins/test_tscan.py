@@ -20,7 +20,7 @@ from backbone_helpers import (
 from pulsecl.config import Config, load_config
 from pulsecl.errors import ConfigError, SignalError
 from pulsecl.testing import check_backbone
-from pulsecl_tscan.model import MIN_FRAMES, TemporalShift, integrate, segment_means
+from pulsecl_tscan.model import MIN_FRAMES, TemporalShift, integrate, segment_means, shift_traceable
 
 ATTENTIONS = ["appearance", "self"]
 
@@ -81,6 +81,21 @@ def test_temporal_shift_moves_channel_thirds_one_frame_within_each_clip():
             assert torch.equal(y[i, s, :2], future)
             assert torch.equal(y[i, s, 2:4], past)
             assert torch.equal(y[i, s, 4:], v[i, s, 4:])
+
+
+def test_the_fast_shift_and_the_traceable_one_agree_forward_and_backward():
+    """The shift's own backward (the opposite shift) gives autograd's gradient of the
+    traceable version, for contiguous and channels-last input."""
+    torch.manual_seed(0)
+    for layout in (torch.contiguous_format, torch.channels_last):
+        x = torch.randn(3 * 7, 10, 4, 5).contiguous(memory_format=layout)
+        a, b = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+        ya, yb = TemporalShift()(a, 7), shift_traceable(b, 7, 10 // 3)
+        assert torch.equal(ya, yb)
+        w = torch.randn_like(ya)
+        (ya * w).sum().backward()
+        (yb * w).sum().backward()
+        assert torch.equal(a.grad, b.grad)
 
 
 def test_integrate_gives_back_the_differences_and_a_sine_from_its_derivative():
