@@ -13,7 +13,8 @@ motion features.  What ties the published models to one clip length is gone: the
 reshape the batch into fixed segments of ``frame_depth`` frames and shift inside each
 segment (zeros or wrap-around at segment edges); here the shift runs along each clip's
 own time axis, with zeros at the clip's two ends only, so any ``T >= MIN_FRAMES`` works,
-and nothing in the network depends on the frame rate.  The published dense head flattens
+and nothing in the network depends on the frame rate (the appearance segments below are
+counted in frames; they only smooth the attention masks).  The published dense head flattens
 a fixed-size feature map; here the attention-gated features are averaged over space, so
 any frame size works too.
 
@@ -67,7 +68,10 @@ from torch import nn
 from pulsecl.errors import ConfigError, SignalError
 from pulsecl.nn.norm import NORMS, InputNorm
 
-__all__ = ["ATTENTIONS", "MIN_FRAMES", "NORMS", "AttentionMask", "TSCAN", "TemporalShift", "integrate", "segment_means", "shift_traceable"]
+__all__ = [
+    "ATTENTIONS", "MIN_FRAMES", "NORMS", "AttentionMask", "TSCAN", "TemporalShift",
+    "integrate", "segment_means", "shift_traceable",
+]
 
 #: Shortest clip the backbone accepts (frames).
 MIN_FRAMES = 4
