@@ -8,8 +8,12 @@ Camera-Based Cardiac Measurement", WACV 2023 (``attention="self"``).
 What makes it fast on a CPU is kept: only 2-D convolutions, run on all frames of all
 clips as one batch ``(B*T, C, H, W)``; temporal information comes from temporal shift
 modules (Lin, Gan & Han, ICCV 2019), which move a third of the channels one frame
-forward and a third one frame back at no arithmetic cost; soft attention masks gate the
-motion features.  What ties the published models to one clip length is gone: they
+forward and a third one frame back at no arithmetic cost (one copy, forward and
+backward); soft attention masks gate the motion features.  Measured against PhysNet at
+pulsecl's sizes (``benchmarks/speed.py --parts backbones``, README) it trains about
+1.2-1.4x as many clips a second and infers at about PhysNet's speed: every frame stays
+at full resolution through two convolutions and their elementwise passes, where PhysNet
+pools space at once.  What ties the published models to one clip length is gone: they
 reshape the batch into fixed segments of ``frame_depth`` frames and shift inside each
 segment (zeros or wrap-around at segment edges); here the shift runs along each clip's
 own time axis, with zeros at the clip's two ends only, so any ``T >= MIN_FRAMES`` works,
