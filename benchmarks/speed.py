@@ -1,7 +1,8 @@
 """The speed suite: training clips/s, inference frames/s, peak memory against video length.
 
     python benchmarks/speed.py [--quick] [--threads 2] [--json FILE] [--skip-others]
-                                [--parts training,inference,memory] [--no-paper]
+                                [--parts training,inference,memory,backbones] [--no-paper]
+                                [--backbones physnet,tscan,...]
 
 1. Training throughput (clips/s) of the real trainer (``pulsecl.engine.trainer.train``
    on in-memory random clips; clips/s read from its log.csv, first step of each run left
@@ -26,7 +27,19 @@
    the process's RSS after imports (VmHWM: ru_maxrss would carry the parent's peak over
    exec).
 
-4. The other speed scripts, run and printed as they are: preprocess_speed.py
+4. Every registered backbone side by side (``--parts backbones``), at the small default
+   (32x32 crops, 128-frame clips, batch 8, the default's model options) and at the
+   paper's size (64x64, 300 frames, batch 4, the paper preset's options; a backbone
+   that does not take those options is built with its own defaults, and says so):
+   parameters; training clips/s of the backbone alone (forward and backward on an
+   anchor batch and a negative batch of ``round(T / 1.5)`` frames, the default proxy's
+   cropped negatives; median over steps, backbones interleaved in rounds, all in this
+   one process); inference frames/s (``pulsecl.engine.inference.infer_signal`` over a
+   whole video with the ``optimise_for_inference`` copy, as predict runs it, best of
+   the rounds); ratios to physnet.  The trainer's own clips/s (part 1) is lower: views,
+   losses and the motion augmentation's extra pass come on top.
+
+5. The other speed scripts, run and printed as they are: preprocess_speed.py
    (preprocessing frames/s and peak memory against video length), classical_speed.py,
    predict_speed.py (end to end).  ``--skip-others`` leaves them out.
 
@@ -174,6 +187,96 @@ def inference_speed(preset: str | None, seconds: float, rounds: int) -> dict[str
     return out
 
 
+#: The largest resampling factor of the default proxy: its cropped negatives have
+#: round(T / 1.5) frames.
+NEGATIVE_FACTOR = 1.5
+
+
+def _build_backbone(name: str, options: dict):
+    """``(backbone, options used)``: with ``options``, else (a backbone that does not take
+    them) with its own defaults."""
+    import pulsecl
+    from pulsecl.errors import ConfigError
+
+    try:
+        return pulsecl.build("backbones", name, **options), dict(options)
+    except (ConfigError, TypeError):
+        return pulsecl.build("backbones", name), {}
+
+
+def backbone_speed(names: list[str], preset: str | None, steps: int, rounds: int, seconds: float) -> dict[str, dict]:
+    """Parameters, training clips/s (backbone forward + backward on anchor and negative
+    batches) and inference frames/s of each backbone at ``preset``'s size and options,
+    the backbones interleaved in ``rounds`` (see the module docstring, part 4)."""
+    import statistics
+
+    import torch
+
+    from pulsecl.config import load_config
+    from pulsecl.engine.inference import infer_signal
+    from pulsecl.models import optimise_for_inference
+
+    config = load_config(preset)
+    size, frames, batch = config.preprocess.size, config.data.clip_frames, config.train.batch_size
+    neg_frames = int(round(frames / NEGATIVE_FACTOR))
+    print(f"    {size}x{size} crops, T={frames} (negatives {neg_frames}), batch {batch}; inference on {seconds:g} s "
+          f"of 30 fps video, {frames}-frame windows; {steps} steps a round", flush=True)
+    g = torch.Generator().manual_seed(0)
+    anchor = 0.3 + 0.4 * torch.rand(batch, 3, frames, size, size, generator=g)
+    negative = 0.3 + 0.4 * torch.rand(batch, 3, neg_frames, size, size, generator=g)
+    (video,) = _videos(1, int(seconds * 30), size, seed=1)
+    nets, used = {}, {}
+    for name in names:
+        torch.manual_seed(0)
+        nets[name], used[name] = _build_backbone(name, config.model.options)
+
+    def train_step(net) -> float:
+        t0 = time.perf_counter()
+        net.zero_grad(set_to_none=True)
+        (net(anchor).square().mean() + net(negative).square().mean()).backward()
+        return time.perf_counter() - t0
+
+    step_times = {n: [] for n in names}
+    infer_times = {n: float("inf") for n in names}
+    fast = {}
+    for name, net in nets.items():  # warm-up: one step and a short inference each
+        train_step(net.train())
+        fast[name] = optimise_for_inference(net.eval())
+        with torch.no_grad():
+            infer_signal(fast[name], video.frames[: frames * 2], frames)
+    for _ in range(rounds):
+        for name, net in nets.items():
+            net.train()
+            step_times[name] += [train_step(net) for _ in range(steps)]
+            fast[name] = optimise_for_inference(net.eval())  # the weights did not change; the copy is cheap
+            t0 = time.perf_counter()
+            with torch.no_grad():
+                infer_signal(fast[name], video.frames, frames, overlap=0.5)
+            infer_times[name] = min(infer_times[name], time.perf_counter() - t0)
+    out = {}
+    for name, net in nets.items():
+        step = statistics.median(step_times[name])
+        out[name] = {
+            "options": used[name],
+            "params": int(sum(p.numel() for p in net.parameters())),
+            "train_clips_per_s": batch / step,
+            "s_per_step": step,
+            "steps_timed": len(step_times[name]),
+            "infer_frames_per_s": video.n_frames / infer_times[name],
+            "size": size, "clip_frames": frames, "negative_frames": neg_frames, "batch": batch,
+        }
+    ref = out.get("physnet")
+    for name, r in out.items():
+        ratio = ""
+        if ref is not None and name != "physnet":
+            ratio = (f"  = {r['train_clips_per_s'] / ref['train_clips_per_s']:.2f}x / "
+                     f"{r['infer_frames_per_s'] / ref['infer_frames_per_s']:.2f}x physnet")
+        opts = ", ".join(f"{k}={v}" for k, v in r["options"].items()) or "its defaults"
+        print(f"  {name:16s} {r['params'] / 1e6:6.3f} M params  {r['train_clips_per_s']:7.2f} train clips/s  "
+              f"{r['infer_frames_per_s']:8.1f} infer frames/s{ratio}  ({opts})", flush=True)
+    return out
+
+
 def memory_child(minutes: float, preset: str) -> None:
     """In a fresh process: inference over a memory-mapped video; print a JSON line."""
     import numpy as np
@@ -247,7 +350,8 @@ def main() -> int:
     ap.add_argument("--paper-steps", type=int, default=None, help="timed training steps of the paper config per round (default 2; --quick 1)")
     ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
     ap.add_argument("--skip-others", action="store_true", help="do not run the other speed scripts")
-    ap.add_argument("--parts", default="training,inference,memory", help="comma-separated: training, inference, memory (default all)")
+    ap.add_argument("--parts", default="training,inference,memory,backbones", help="comma-separated: training, inference, memory, backbones (default all)")
+    ap.add_argument("--backbones", default=None, help="comma-separated backbones for the backbones part (default: every registered one)")
     ap.add_argument("--no-paper", dest="paper", action="store_false", help="leave out the paper configuration's training (~1 min a step)")
     ap.add_argument("--memory-child", nargs=2, metavar=("MINUTES", "PRESET"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -269,6 +373,8 @@ def main() -> int:
         _training(args, results, steps, paper_steps, rounds)
     if "inference" in parts:
         _inference(args, results)
+    if "backbones" in parts:
+        _backbones(args, results)
     if "memory" in parts:
         print("\n## inference peak memory against video length (frames memory-mapped, fresh process each)")
         minutes = [0.5, 2.0] if args.quick else [1.0, 5.0, 20.0]
@@ -326,6 +432,21 @@ def _inference(args, results: dict) -> None:
     fa = next(iter(inf["default"]["ways"].values()))["frames_per_s"]
     fb = next(iter(inf["paper"]["ways"].values()))["frames_per_s"]
     print(f"  ratio default / paper (anchor only): {fa / fb:.1f}x the frames per second")
+
+
+def _backbones(args, results: dict) -> None:
+    import pulsecl
+
+    names = [n.strip() for n in args.backbones.split(",")] if args.backbones else pulsecl.components("backbones")
+    names = sorted(names, key=lambda n: (n != "physnet", n))  # physnet first: the ratios' reference
+    print(f"\n## backbones side by side (backbone alone; interleaved rounds; load average {_load()})")
+    results["backbones"] = {}
+    sizes = [("small default", None, 3 if args.quick else 4, 20.0 if args.quick else 60.0)]
+    if args.paper:
+        sizes.append(("paper size", "paper", 1 if args.quick else 2, 20.0 if args.quick else 60.0))
+    for label, preset, steps, seconds in sizes:
+        print(f"  {label}:")
+        results["backbones"][label] = backbone_speed(names, preset, steps, rounds=1 if args.quick else 2, seconds=seconds)
 
 
 def _others(args, results: dict) -> None:

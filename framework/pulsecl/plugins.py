@@ -55,6 +55,8 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "haar": "pulsecl_haar",
     "datasets": "pulsecl_datasets",
     "physnet": "pulsecl_physnet",
+    "tscan": "pulsecl_tscan",
+    "physformer": "pulsecl_physformer",
     "views": "pulsecl_views",
     "samplers": "pulsecl_samplers",
     "losses": "pulsecl_losses",

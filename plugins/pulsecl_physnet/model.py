@@ -24,19 +24,10 @@ decoder interpolates to the exact lengths the encoder saw, so any clip length
 what lets the contrastive negative be run at its own, shorter length instead of being
 zero-padded (docs/background.md, "Weak points").
 
-Input normalisation (``norm``), inside the module, per sample:
-
-* ``"zscore"``: the paper's; the clip minus its mean, over its standard deviation (one
-  mean and one deviation over all of C, T, H, W).
-* ``"temporal"``: per pixel and channel, ``x / mean_over_time(x) - 1``: the relative
-  change of each pixel's colour, which is what the pulse modulates.  In a quick
-  experiment on this project's machines it was needed for learning to take off
-  (docs/background.md).
-* ``"chromatic"``: per pixel, the chromaticity ``x / sum_over_channels(x)`` and then its
-  relative change over time as in ``"temporal"``.  Brightness changes that scale all
-  three channels alike (shading from head motion, illumination drift) cancel; the
-  pulse, which changes the colour, stays.
-* ``"none"``: the input as given.
+Input normalisation (``norm``), inside the module, per sample: ``"zscore"`` (the
+paper's), ``"temporal"`` (in a quick experiment on this project's machines it was
+needed for learning to take off, docs/background.md), ``"chromatic"`` or ``"none"``; see
+:mod:`pulsecl.nn.norm`, which the other built-in backbones share.
 """
 
 from __future__ import annotations
@@ -47,43 +38,12 @@ from einops import rearrange
 from torch import nn
 
 from pulsecl.errors import ConfigError, SignalError
+from pulsecl.nn.norm import NORMS, InputNorm
 
 __all__ = ["MIN_FRAMES", "NORMS", "PhysNet", "InputNorm", "ConvBlock", "TemporalUpsample"]
 
 #: Shortest clip the backbone accepts (frames).
 MIN_FRAMES = 4
-
-#: Input normalisations the backbone offers.
-NORMS = ("zscore", "temporal", "chromatic", "none")
-
-
-class InputNorm(nn.Module):
-    """Per-sample input normalisation (module docstring).
-
-    Shape: (B, C, T, H, W) -> (B, C, T, H, W).
-    """
-
-    def __init__(self, kind: str = "temporal", eps: float = 1e-3):
-        super().__init__()
-        if kind not in NORMS:
-            raise ConfigError(f"physnet norm = {kind!r}: use one of {', '.join(NORMS)}")
-        self.kind = kind
-        self.eps = eps
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.kind == "zscore":
-            mean = x.mean(dim=(1, 2, 3, 4), keepdim=True)  # (B, 1, 1, 1, 1)
-            std = x.std(dim=(1, 2, 3, 4), keepdim=True)
-            return (x - mean) / (std + self.eps)
-        if self.kind == "chromatic":
-            x = x / x.sum(dim=1, keepdim=True).clamp_min(self.eps)  # (B, C, T, H, W) chromaticity
-        if self.kind in ("temporal", "chromatic"):
-            mean_t = x.mean(dim=2, keepdim=True).clamp_min(self.eps)  # (B, C, 1, H, W)
-            return x / mean_t - 1.0
-        return x
-
-    def extra_repr(self) -> str:
-        return f"kind={self.kind!r}"
 
 
 class ConvBlock(nn.Sequential):
@@ -138,7 +98,7 @@ class PhysNet(nn.Module):
         if not 0.0 <= float(dropout) < 1.0:
             raise ConfigError(f"physnet dropout = {dropout!r}: give a probability in [0, 1)")
         c = channels
-        self.norm = InputNorm(norm)
+        self.norm = InputNorm(norm, owner="physnet")
         self.stem = ConvBlock(3, c // 2, (1, 5, 5))
         self.stage1 = nn.Sequential(ConvBlock(c // 2, c, (3, 3, 3)), ConvBlock(c, c, (3, 3, 3)))
         self.stage2 = nn.Sequential(ConvBlock(c, c, (3, 3, 3)), ConvBlock(c, c, (3, 3, 3)))

@@ -67,3 +67,65 @@ def test_two_processes_equal_one_with_the_same_total_batch(tiny_dataset, make_di
         states = run["train_state"]["optimizer"]["state"].values()
         assert all(int(s["step"]) == 3 and s["exp_avg"].abs().max() > 0 for s in states)
     assert one["train_state"]["best"] == pytest.approx(two["train_state"]["best"], abs=1e-3)
+
+
+# Every built-in backbone under DDP: 2 processes, each on half of a batch, two steps.
+# DDP raises on the second step if a parameter got no gradient on the first (unused
+# parameters); without BatchNorm the averaged gradient equals one process's on the
+# whole batch.
+DDP_GRADIENTS = '''
+import copy, json, sys
+import torch
+import torch.distributed as dist
+import pulsecl
+
+torch.set_num_threads(1)
+dist.init_process_group("gloo")
+rank = dist.get_rank()
+out = {}
+for name, options in json.loads(sys.argv[1]):
+    torch.manual_seed(0)
+    net = pulsecl.build("backbones", name, **options)
+    whole = copy.deepcopy(net)
+    ddp = torch.nn.parallel.DistributedDataParallel(net)
+    g = torch.Generator().manual_seed(1)
+    errors = []
+    for step in range(2):
+        x = 0.3 + 0.4 * torch.rand(4, 3, 21, 8, 8, generator=g)  # the same on both ranks
+        target = torch.randn(4, 21, generator=g)
+        mine = slice(2 * rank, 2 * rank + 2)
+        ddp.zero_grad(set_to_none=True)
+        whole.zero_grad(set_to_none=True)
+        (ddp(x[mine]) - target[mine]).square().mean().backward()
+        (whole(x) - target).square().mean().backward()
+        for (key, p), q in zip(net.named_parameters(), whole.parameters()):
+            if p.grad is None:
+                errors.append(f"{key} got no gradient")
+                continue
+            errors.append([float((p.grad - q.grad).abs().max()), float(q.grad.abs().max())])
+    out[name] = errors
+if rank == 0:
+    print("RESULT " + json.dumps(out))
+dist.destroy_process_group()
+'''
+
+
+def test_builtin_backbones_work_under_ddp(tmp_path):
+    import json
+
+    cases = [("physnet", {"channels": 4}), ("tscan", {"channels": 4}), ("physformer_lite", {"channels": 8, "heads": 2})]
+    script = tmp_path / "ddp_gradients.py"
+    script.write_text(DDP_GRADIENTS)
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", str(script),
+           json.dumps(cases)]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    line = next(ln for ln in done.stdout.splitlines() if ln.startswith("RESULT "))
+    result = json.loads(line[len("RESULT "):])
+    for name, _ in cases:
+        problems = [e for e in result[name] if isinstance(e, str)]
+        assert not problems, f"{name}: {problems}"
+    for name in ("tscan", "physformer_lite"):  # no BatchNorm: the gradient of the whole batch
+        diff, scale = (max(e[i] for e in result[name]) for i in (0, 1))
+        assert diff < 1e-4 * scale, (name, diff, scale)

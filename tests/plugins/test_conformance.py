@@ -24,6 +24,8 @@ from pulsecl.testing import (
 #: Options that make the built-ins small (defaults otherwise).
 SMALL = {
     ("backbones", "physnet"): {"channels": 8},
+    ("backbones", "tscan"): {"channels": 8},
+    ("backbones", "physformer_lite"): {"channels": 8, "heads": 2},
     ("samplers", "saliency"): {"grid_size": 4},
 }
 
@@ -66,7 +68,7 @@ def test_loss_conforms(name):
 
 
 def test_the_builtins_are_all_covered():
-    assert {"physnet"} <= set(_names("backbones"))
+    assert {"physnet", "tscan", "physformer_lite"} <= set(_names("backbones"))
     assert {"identity", "saliency"} <= set(_names("samplers"))
     assert "frequency" in _names("proxy_tasks") and "windows" in _names("view_windows")
     assert "motion" in _names("augmentations")
