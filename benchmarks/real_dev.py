@@ -94,6 +94,23 @@ def loso_constant(rows: list[tuple[str, float, float]]) -> np.ndarray:
     return np.array(out)
 
 
+def information_test(pred: np.ndarray, ref: np.ndarray, subjects: list[str], n_perm: int = 2000,
+                     seed: int = 0) -> tuple[float, float, float]:
+    """Do the estimates know their own subject?  ``(MAE against each video's own
+    reference, mean MAE with the references of the subjects shuffled, one-sided p)``: with
+    no subject-specific information the two are equal and p is large, and a low MAE then
+    only says that the estimates sit near the cohort's mean."""
+    pred, ref = np.asarray(pred, float), np.asarray(ref, float)
+    names = sorted(set(subjects))
+    by_subject = {s: ref[[i for i, x in enumerate(subjects) if x == s][0]] for s in names}
+    own = float(np.mean(np.abs(pred - ref)))
+    rng = np.random.default_rng(seed)
+    values = np.array([by_subject[s] for s in names])
+    index = np.array([names.index(s) for s in subjects])
+    perm = np.array([np.mean(np.abs(pred - rng.permutation(values)[index])) for _ in range(n_perm)])
+    return own, float(perm.mean()), float(np.mean(perm <= own))
+
+
 def line(label: str, m: dict[str, float]) -> str:
     def f(key, digits=2, pct=False):
         v = m.get(key)
@@ -130,6 +147,17 @@ def main() -> int:
 
     print(f"real dev set: {data_root()}; band 45-150 bpm; MAE / RMSE in bpm")
     header = f"  {'method':<34} {'n':>3}  {'MAE':>6}  {'RMSE':>6}  {'r':>6}  {'<=5 bpm':>7}"
+    print("\ndoes a method know its own subject? MAE against the own references / with the subjects' references "
+          "shuffled (2000 times), one-sided p; a large p: the estimates carry no subject-specific information")
+    for rec in records:
+        rows = [(v["subject"], float(v["hr_pred"]), float(v["hr_ref"])) for v in rec["videos"] if v.get("hr_ref") is not None]
+        own, shuffled, p = information_test([r[1] for r in rows], [r[2] for r in rows], [r[0] for r in rows])
+        print(f"  pulsecl {rec['method']['name']:<26} {own:6.2f} / {shuffled:6.2f}, p {p:.2f}")
+        col = TOOLBOX.get(rec["method"]["name"])
+        if col:
+            trows = [(v["subject"], float(peers[v["video"]][col]), float(v["hr_ref"])) for v in rec["videos"] if v["video"] in peers]
+            own, shuffled, p = information_test([r[1] for r in trows], [r[2] for r in trows], [r[0] for r in trows])
+            print(f"  rPPG-Toolbox {rec['method']['name']:<21} {own:6.2f} / {shuffled:6.2f}, p {p:.2f}")
     for level in ("per video", "per subject (median of its patches)"):
         print(f"\n{level}\n{header}")
         baseline_rows = None

@@ -138,3 +138,58 @@ def test_synth_cli_bad_input(tmp_path, capsys):
     (tmp_path / "file").write_text("not a folder")
     assert main(["synth", str(tmp_path / "file"), "--n", "1", "--duration", "0.5", "--no-progress"]) == 2
     assert "is not a folder" in capsys.readouterr().err
+
+
+def _pos_snr_at_truth(subject, band_bpm=(45.0, 150.0)) -> float:
+    import pulsecl
+    from pulsecl.signal.presets import get_preset
+    from pulsecl.signal.quality import snr
+
+    frames = subject.render()
+    trace = frames.reshape(len(frames), -1, 3).mean(axis=1) / 255.0
+    band = (band_bpm[0] / 60, band_bpm[1] / 60)
+    pulse = get_preset(None).process(pulsecl.rgb_to_pulse(trace, subject.fps, "pos"), subject.fps, band_hz=band)
+    return float(snr(pulse, subject.fps, subject.params["hr_mean_bpm"], band))
+
+
+def test_the_realistic_preset_has_the_pulse_snr_of_real_skin_patches():
+    """Real bias-eval dev patches: -6.5 dB median at the reference (IQR -7.5 to -5.9)."""
+    from pulsecl.synthetic import synthesize
+    from pulsecl.synthetic.generator import PRESETS
+
+    real_like = [_pos_snr_at_truth(synthesize(index=i, seed=4000, duration=40.0, **PRESETS["realistic"])) for i in range(3)]
+    plain = [_pos_snr_at_truth(synthesize(index=i, seed=4000, duration=40.0, fps=15.0, width=266, height=200,
+                                          hr_range=(50.0, 110.0), patch="leftcheek")) for i in range(2)]
+    assert -10.0 < float(np.median(real_like)) < -3.0, real_like
+    assert min(plain) > 0.0, plain  # the default knobs flatter every method
+
+
+def test_a_patch_is_the_faces_region_upscaled_and_glitches_move_it_for_one_frame():
+    from pulsecl.synthetic import synthesize
+
+    kw = dict(index=0, seed=3, duration=2.0, fps=15.0, width=266, height=200, noise=0.0)
+    whole = synthesize(**kw).render()
+    patched = synthesize(patch="rightcheek", patch_size=100, **kw)
+    x, y, w, h = patched.params["patch"]["box_xywh"]
+    assert (w, h) == (25, 25)
+    expected = cv2.resize(np.ascontiguousarray(whole[0, y : y + h, x : x + w]), (100, 100), interpolation=cv2.INTER_LINEAR)
+    np.testing.assert_array_equal(patched.render()[0], expected)
+    glitchy = synthesize(patch="rightcheek", patch_size=100, glitch=0.25, **{**kw, "duration": 20.0})
+    jumped = int(glitchy.params["glitch_frames"])
+    assert 0.15 * 300 < jumped < 0.35 * 300
+    frames = glitchy.render()
+    steady = synthesize(patch="rightcheek", patch_size=100, **{**kw, "duration": 20.0}).render()
+    differs = np.abs(frames.astype(int) - steady.astype(int)).reshape(300, -1).max(axis=1) > 0
+    assert int(differs.sum()) <= jumped  # only the glitch frames change (a jump can land on skin)
+    assert int(differs.sum()) >= 0.8 * jumped
+
+
+def test_synth_cli_preset_and_an_explicit_flag_over_it(tmp_path, capsys):
+    assert main(["synth", str(tmp_path / "r"), "--n", "1", "--duration", "3", "--preset", "realistic",
+                 "--noise", "3", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "15 fps, leftcheek patches 200x200" in printed and "preset realistic" in printed
+    params = json.loads((tmp_path / "r" / "subject1" / "params.json").read_text())
+    assert params["nuisances"]["noise"] == 3.0 and params["nuisances"]["glitch"] == 0.08  # the flag wins
+    assert main(["synth", str(tmp_path / "x"), "--preset", "realistc", "--no-progress"]) == 2
+    assert "unknown synthetic preset 'realistc'; did you mean 'realistic'" in capsys.readouterr().err

@@ -98,7 +98,8 @@ _METHOD_KEYS = {
     "checkpoint": ("kind", "description", "path", "set"),
     "recipe": ("kind", "description", "config", "set", "train_data", "train_split"),
 }
-_SYNTHETIC_ARGS = ("n", "seed", "duration", "fps", "width", "height", "hr_range", "skin_tone", "pulse_amplitude")
+_SYNTHETIC_ARGS = ("n", "seed", "duration", "fps", "width", "height", "hr_range", "skin_tone", "pulse_amplitude",
+                   "patch", "preset")
 
 
 def builtin_suites() -> list[str]:
@@ -447,6 +448,13 @@ def _parse_synthetic(origin: str, where: str, value: Any) -> dict[str, Any]:
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ConfigError(f"n = {n!r}: give the number of subjects, at least 1")
         kwargs = {k: v for k, v in out.items() if k != "n"}
+        preset = kwargs.pop("preset", None)
+        if preset is not None:
+            from pulsecl.synthetic.generator import PRESETS
+
+            if not isinstance(preset, str) or preset not in PRESETS:
+                raise ConfigError(f"preset = {preset!r}: use one of {', '.join(PRESETS)}")
+            kwargs = {**PRESETS[preset], **kwargs}
         synthesize(index=0, **kwargs)
     except (PulseclError, TypeError) as exc:
         raise ConfigError(f"{origin}: '{where}.synthetic': {exc}") from None

@@ -36,6 +36,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--skin-tone", type=float, default=None, help="0 (light) to 1 (dark); default: drawn per subject")
     p.add_argument("--pulse-amplitude", type=float, default=0.01, help="pulse std in green, fraction of the skin colour (default 0.01)")
+    p.add_argument("--preset", default=None, metavar="NAME",
+                   help="named settings: realistic (15-fps skin patches with real video's pulse SNR, glitches and "
+                        "compression; calibrated on the bias-eval dev patches); flags given explicitly win")
+    p.add_argument("--patch", default=None, choices=["forehead", "leftcheek", "rightcheek"],
+                   help="write only this skin patch of the face, upscaled to 200x200 (as the bias-eval videos)")
     p.add_argument("--overwrite", action="store_true", help="replace subject folders that already exist")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     g = p.add_argument_group("nuisances (each its own knob; 0 turns it off)")
@@ -70,15 +75,20 @@ def run(args: argparse.Namespace) -> int:
         pulse_amplitude=args.pulse_amplitude,
         overwrite=args.overwrite,
         progress=not args.no_progress,
+        preset=args.preset,
+        **({"patch": args.patch} if args.patch else {}),
         **nuisances,
     )
     elapsed = time.perf_counter() - start
     import json
 
+    first = json.loads((folders[0] / "params.json").read_text(encoding="utf-8"))
+    what = (f"{first['patch']['region']} patches {first['patch']['size']}x{first['patch']['size']}" if first.get("patch")
+            else f"{first['width']}x{first['height']}")
     print(
         f"wrote {len(folders)} subject(s) to {args.out} (UBFC-rPPG DATASET_2 layout), "
-        f"{args.duration:g} s at {args.fps:g} fps, {args.width}x{args.height}, seed {args.seed}, "
-        f"in {elapsed:.1f} s"
+        f"{args.duration:g} s at {first['fps']:g} fps, {what}, seed {args.seed}"
+        f"{', preset ' + args.preset if args.preset else ''}, in {elapsed:.1f} s"
     )
     for folder in folders:
         params = json.loads((folder / "params.json").read_text(encoding="utf-8"))
@@ -86,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
             f"  {folder.name}: mean HR {params['hr_mean_bpm']:.1f} bpm, skin tone "
             f"{params['appearance']['skin_tone']:.2f}"
         )
-    on = [k for k, v in nuisances.items() if v != Nuisances.__dataclass_fields__[k].default]
+    used = first["nuisances"]
+    on = [k for k, v in used.items() if v != Nuisances.__dataclass_fields__[k].default]
     if on:
-        print("  nuisances set: " + ", ".join(f"{k}={nuisances[k]:g}" for k in on))
+        print("  nuisances set: " + ", ".join(f"{k}={used[k]:g}" for k in on))
     return 0

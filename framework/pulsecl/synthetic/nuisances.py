@@ -2,7 +2,10 @@
 compression.
 
 Every knob is 0 (off) by default except sensor noise and compression, which a real
-camera always has.  :class:`Nuisances` is what a user sets; :func:`motion_track` and
+camera always has.  ``glitch`` is the share of frames in which the picture jumps for one
+frame: a skin patch is cut from a random place of the frame, a whole frame is shown
+shifted by a random offset.  Real skin-patch video does this on about 5 % of its frames
+(the bias-eval dev patches), tens of grey levels at a time, and it buries the pulse.  :class:`Nuisances` is what a user sets; :func:`motion_track` and
 :func:`illumination` turn it into per-frame values, drawn from the clip's own random
 generator so a seed gives the same clip every time.
 """
@@ -35,6 +38,7 @@ class Nuisances:
     specular: float = field(default=0.05, metadata={"help": "strength of the specular highlights (fraction of white)"})
     noise: float = field(default=2.0, metadata={"help": "sensor noise std, in 0-255 intensity levels"})
     quality: int = field(default=90, metadata={"help": "compression: JPEG quality of the MJPG video, 1-100 (lower = more artefacts)"})
+    glitch: float = field(default=0.0, metadata={"help": "share of frames in which the picture jumps for one frame (the region of interest leaves the skin), 0-1"})
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -53,6 +57,8 @@ class Nuisances:
             )
         if self.scale >= 0.5:
             raise ConfigError(f"synthetic nuisance 'scale' = {self.scale}: use < 0.5")
+        if self.glitch > 1:
+            raise ConfigError(f"synthetic nuisance 'glitch' = {self.glitch}: give a share of frames in [0, 1]")
 
     def to_dict(self) -> dict[str, float]:
         return dict(asdict(self))
