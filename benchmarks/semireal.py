@@ -69,12 +69,15 @@ def build(data: Path, seed: int = 13, hr_range=(50.0, 170.0), amp_range=(0.0025,
 
     from pulsecl.data import open_dataset
     from pulsecl.video import open_source
+    from pulsecl_datasets.bias_eval import SAME_RECORDING
 
     real, welltory = _paths()
     rng = np.random.default_rng(seed)
     pulses = _finger_pulses(welltory)
     written = 0
     for rec in open_dataset(real).records():
+        if rec.id.rsplit("_", 1)[0] in SAME_RECORDING:  # the recording listed twice: once is enough
+            continue
         frames, ts = zip(*open_source(rec.source))
         frames = np.concatenate(frames)
         ts = np.concatenate(ts)

@@ -218,3 +218,12 @@ def test_subjects_with_several_videos_get_a_per_subject_table_and_the_constant_b
     assert per["metrics"]["mae"] == pytest.approx(1.5) and per["metrics"]["within_5bpm"] == 1.0
     base = constant_baseline(rec)  # always 75 (mean of 80, 80, 80, 60): errors 5, 5, 5, 15
     assert base["mae"] == pytest.approx(7.5) and base["within_5bpm"] == pytest.approx(0.75)
+
+
+def test_a_per_subject_table_only_where_a_subjects_videos_share_their_reference():
+    from pulsecl.bench.report import _has_subjects
+
+    patches = {"videos": [{"subject": "a", "hr_pred": 70.0, "hr_ref": 80.0}, {"subject": "a", "hr_pred": 75.0, "hr_ref": 80.0}]}
+    segments = {"videos": [{"subject": "a", "hr_pred": 70.0, "hr_ref": 60.0}, {"subject": "a", "hr_pred": 75.0, "hr_ref": 140.0}]}
+    alone = {"videos": [{"subject": "a", "hr_pred": 70.0, "hr_ref": 80.0}, {"subject": "b", "hr_pred": 75.0, "hr_ref": 80.0}]}
+    assert _has_subjects([patches]) and not _has_subjects([segments]) and not _has_subjects([alone])
