@@ -58,6 +58,8 @@ def test_a_tiny_suite_end_to_end_tables_agree_with_the_per_video_csv(full_run, t
             assert float(cells[7]) == pytest.approx(np.mean([float(r["snr_db"]) for r in mine]), abs=0.005 + 1e-9)
             assert float(cells[8]) == pytest.approx(np.mean([float(r["macc"]) for r in mine]), abs=0.0005 + 1e-9)
             assert err.max() < 3.0  # classical methods on clean synthetic faces
+            assert result.report["overview"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+            assert "![MAE and share within 5 bpm, per method and dataset](plots/overview.png)" in md
             for kind in ("scatter", "bland-altman"):
                 png = out / "report" / "plots" / dataset / f"{method}-{kind}.png"
                 assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -279,6 +279,7 @@ def write_report(out: str | Path, suite: Suite | None = None, records: list[dict
                     + ["" if v.get(k) is None else v[k] for k in VIDEO_FIELDS[5:]]
                 )
 
+    overview = _overview_plot(done, folder / "plots" / "overview.png") if done else None
     name = suite.name if suite is not None else (records[0]["suite"]["name"] if records else "?")
     descriptions = {r["dataset"]["name"]: r["dataset"]["spec"].get("description", "") for r in done}
     md = [f"# Benchmark: {name}", ""]
@@ -290,6 +291,8 @@ def write_report(out: str | Path, suite: Suite | None = None, records: list[dict
         "(the analysis `pulsecl predict` reports).",
         "",
     ]
+    if overview is not None:
+        md += ["![MAE and share within 5 bpm, per method and dataset](plots/overview.png)", ""]
     for ds, table in tables.items():
         md += [f"## {ds}", ""]
         if descriptions.get(ds):
@@ -347,12 +350,60 @@ def write_report(out: str | Path, suite: Suite | None = None, records: list[dict
     write_json(folder / "summary.json", summary)
     return {
         "folder": folder,
+        "overview": overview,
         "markdown": folder / "report.md",
         "summary": folder / "summary.json",
         "videos": folder / "videos.csv",
         "tables": tables,
         "failed": [r["cell"] for r in failed],
     }
+
+
+def _overview_plot(done: list[dict[str, Any]], path: Path) -> Path | None:
+    """One figure for the whole suite: MAE (left) and the share within 5 bpm (right) of
+    every method on every dataset, grouped by dataset, with the constant answer's as a
+    dashed line: where the methods part ways shows at a glance."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from pulsecl.io import atomic_write
+
+    by_ds = _by_dataset(done)
+    datasets = list(by_ds)
+    methods = list(dict.fromkeys(r["method"]["name"] for r in done))
+    if not datasets or not methods:
+        return None
+    fig = Figure(figsize=(max(7.5, 1.6 * len(datasets) + 4.5), 4.2), dpi=100, layout="constrained")
+    ax_mae, ax_w5 = fig.subplots(1, 2)
+    width = 0.8 / len(methods)
+    x = np.arange(len(datasets))
+    for j, m in enumerate(methods):
+        mae, w5 = [], []
+        for ds in datasets:
+            recs = [r for r in by_ds[ds] if r["method"]["name"] == m]
+            summary = _seed_mean(recs) if len(recs) > 1 else (recs[0]["metrics"] if recs else {})
+            mae.append(summary.get("mae") if summary.get("mae") is not None else np.nan)
+            w5.append(summary.get("within_5bpm") if summary.get("within_5bpm") is not None else np.nan)
+        ax_mae.bar(x + (j - (len(methods) - 1) / 2) * width, mae, width, label=m)
+        ax_w5.bar(x + (j - (len(methods) - 1) / 2) * width, 100 * np.asarray(w5, float), width, label=m)
+    for i, ds in enumerate(datasets):
+        base = constant_baseline(by_ds[ds][0])
+        if base is not None:
+            for ax, v in ((ax_mae, base.get("mae")), (ax_w5, 100 * (base.get("within_5bpm") or 0.0))):
+                ax.plot([i - 0.45, i + 0.45], [v, v], "k--", lw=1, label="constant answer" if i == 0 else None)
+    for ax, label in ((ax_mae, "MAE (bpm, lower is better)"), (ax_w5, "within 5 bpm (%, higher is better)")):
+        ax.set_xticks(x, datasets, rotation=20, ha="right")
+        ax.set_ylabel(label)
+    ax_w5.set_ylim(0, 100)
+    handles, labels = ax_mae.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right upper", fontsize="small")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path, "wb") as fh:
+        fig.savefig(fh, format="png")
+    return path
 
 
 def merge_results(dirs: list[str | Path], out: str | Path) -> dict[str, Any]:

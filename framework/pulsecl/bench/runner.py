@@ -402,6 +402,13 @@ def train_recipe(ctx: _Context, method: str, seed: int, run: str, log: Callable[
 def _recipe_task(ctx: _Context, task: Task, cells: list[Cell], log: Callable[[str], None] | None) -> None:
     run = task.run or f"{task.method}-s{task.seed}"
     info = train_recipe(ctx, task.method, task.seed, run, log=log)
+    need = ctx.suite.methods[task.method].min_steps
+    if need and int(info.get("steps", 0)) < need:
+        from pulsecl.warn import warn
+
+        warn(f"{task.method} (seed {task.seed}) trained {info['steps']} steps in {info.get('seconds', 0):.0f} s, fewer than "
+             f"the {need} its recipe needs for its usual figures (a busy machine or a short budget); its results "
+             "will be worse: rerun on a quieter machine or give it more time")
     _model_cells(ctx, cells, ctx.out / "runs" / run / "best.pt", {"train": info})
 
 

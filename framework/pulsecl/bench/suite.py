@@ -33,6 +33,7 @@ A suite file::
     set = ["train.time_budget_s=300"]
     train_data = "train"           # a dataset of this suite
     train_split = "all"
+    min_steps = 200                # warn when training managed fewer steps (busy machine)
 
 **Cells.**  Every method meets every evaluated dataset.  A recipe is trained once per
 seed of ``suite.seeds`` (its run lives under ``OUT/runs/<method>-s<seed>``) and gives one
@@ -96,7 +97,7 @@ _DATASET_KEYS = ("description", "synthetic", "path", "env", "dataset", "split", 
 _METHOD_KEYS = {
     "classical": ("kind", "description", "method", "options", "set"),
     "checkpoint": ("kind", "description", "path", "set"),
-    "recipe": ("kind", "description", "config", "set", "train_data", "train_split"),
+    "recipe": ("kind", "description", "config", "set", "train_data", "train_split", "min_steps"),
 }
 _SYNTHETIC_ARGS = ("n", "seed", "duration", "fps", "width", "height", "hr_range", "skin_tone", "pulse_amplitude",
                    "patch", "preset")
@@ -143,6 +144,7 @@ class MethodSpec:
     set: list[str] = field(default_factory=list)
     train_data: str = ""  # recipe: a dataset of the suite
     train_split: str = "all"  # recipe: split of train_data it trains on
+    min_steps: int = 0  # recipe: fewer training steps than this (a busy machine, a short budget) is warned about
     description: str = ""
 
     @property
@@ -517,6 +519,9 @@ def _parse_method(origin: str, suite: Suite, name: str, index: int, table: Any) 
         m.train_split = _typed(origin, f"{where}.train_split", table.get("train_split", "all"), str, "a split name")
         if m.train_split not in _SPLITS:
             raise ConfigError(f"{origin}: '{where}.train_split' = '{m.train_split}': use one of {', '.join(_SPLITS)}")
+        m.min_steps = _typed(origin, f"{where}.min_steps", table.get("min_steps", 0), int, "a number of steps")
+        if m.min_steps < 0:
+            raise ConfigError(f"{origin}: '{where}.min_steps' = {m.min_steps}: give a number of steps >= 0")
         train_set = suite.datasets[m.train_data].set
         _check_config(suite, m.config, [*m.set, *train_set], origin, f"{where}.set")
     return m

@@ -70,7 +70,9 @@ def scatter_plot(
     ax.scatter(r, p, s=14, alpha=0.8, label=f"{p.size} pairs")
     r_coef = float(np.corrcoef(p, r)[0, 1]) if np.ptp(p) > 0 and np.ptp(r) > 0 else float("nan")
     ax.set(xlim=(lo, hi), ylim=(lo, hi), xlabel="reference HR (bpm)", ylabel="predicted HR (bpm)")
-    ax.set_title(f"{title}  (MAE {np.mean(np.abs(p - r)):.2f} bpm, r = {r_coef:.3f})")
+    # two lines, so that a long method and dataset name is not cut off
+    ax.set_title(f"{title}\nMAE {np.mean(np.abs(p - r)):.2f} bpm, r = {r_coef:.3f}, "
+                 f"{100 * np.mean(np.abs(p - r) <= 5.0):.0f} % within 5 bpm", fontsize="medium")
     ax.set_aspect("equal")
     ax.legend(loc="upper left")
     return _save(fig, path)
@@ -102,6 +104,6 @@ def bland_altman_plot(
     ):
         ax.axhline(y, color="tab:red", ls=style, lw=1, label=label)
     ax.set(xlabel="mean of predicted and reference HR (bpm)", ylabel="predicted - reference (bpm)")
-    ax.set_title(title)
+    ax.set_title(title, fontsize="medium")
     ax.legend(loc="best", fontsize="small")
     return _save(fig, path)
