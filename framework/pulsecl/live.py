@@ -88,7 +88,7 @@ def _open_camera(index: int, fs: float | None) -> Any:
     missing camera silenced (the DataError says it in one line)."""
     import cv2
 
-    from pulsecl.video.sources import CameraSource
+    from pulsecl.video.streams import CameraSource
 
     logging = getattr(getattr(cv2, "utils", None), "logging", None)
     previous = logging.getLogLevel() if logging is not None else None

@@ -149,7 +149,7 @@ def test_prefetching_reader_gives_the_same_chunks_errors_and_stops(small_frames)
     import threading
 
     from pulsecl.video import PrefetchSource
-    from pulsecl.video.sources import ArraySource, FrameSource
+    from pulsecl.video import ArraySource, FrameSource
 
     frames, fs, _ = small_frames
     plain = ArraySource(frames, fs=fs, chunk_frames=50)

@@ -11,7 +11,7 @@ from pulsecl.config import PreprocessConfig
 from pulsecl.errors import ConfigError, DataError
 from pulsecl.synthetic import render_clip
 from pulsecl.video import iter_crops, preprocess, rgb_trace, skin_mask
-from pulsecl.video.sources import ArraySource, FrameSource
+from pulsecl.video import ArraySource, FrameSource
 from pulsecl.video.writer import write_video
 
 

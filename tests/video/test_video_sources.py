@@ -11,9 +11,8 @@ import pytest
 
 from pulsecl.errors import DataError
 from pulsecl.video import open_source
+from pulsecl.video.streams import ArraySource, CameraSource
 from pulsecl.video.sources import (
-    ArraySource,
-    CameraSource,
     ImageFolderSource,
     VideoFileSource,
     chunk_size,

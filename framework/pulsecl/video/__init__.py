@@ -11,15 +11,8 @@ Imports OpenCV and numpy; ``import pulsecl`` does not import this package.
 """
 
 from pulsecl.video.pipeline import Clip, CropStream, iter_crops, preprocess, rgb_trace, skin_mask
-from pulsecl.video.sources import (
-    ArraySource,
-    CameraSource,
-    FrameSource,
-    ImageFolderSource,
-    VideoFileSource,
-    open_source,
-)
-from pulsecl.video.streams import FrameIteratorSource, PrefetchSource
+from pulsecl.video.sources import FrameSource, ImageFolderSource, VideoFileSource, open_source
+from pulsecl.video.streams import ArraySource, CameraSource, FrameIteratorSource, PrefetchSource
 
 __all__ = [
     "ArraySource",

@@ -1,4 +1,5 @@
-"""Frame sources: video files, folders of images, cameras and arrays, read in chunks.
+"""Frame sources: video files and folders of images, read in chunks (cameras, arrays,
+iterators and the reader thread are in :mod:`pulsecl.video.streams`).
 
 Every source iterates chunks ``(frames, timestamps)``: ``frames`` (n, H, W, 3) uint8 RGB
 (converted from OpenCV's BGR once, here), ``timestamps`` (n,) float64 seconds from the
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -40,8 +40,6 @@ __all__ = [
     "FrameSource",
     "VideoFileSource",
     "ImageFolderSource",
-    "CameraSource",
-    "ArraySource",
     "open_source",
     "image_timestamps",
     "frame_time",
@@ -395,120 +393,6 @@ class ImageFolderSource(FrameSource):
             del block
 
 
-# ----------------------------------------------------------------------------------------
-# Cameras and arrays
-# ----------------------------------------------------------------------------------------
-
-
-class CameraSource(FrameSource):
-    """A live camera (OpenCV index).  Timestamps from the monotonic clock at capture.
-
-    ``max_frames`` (or ``duration`` seconds) ends the stream; without either it runs
-    until the camera stops or the caller stops iterating.
-    """
-
-    def __init__(
-        self,
-        index: int,
-        chunk_frames: int = 30,
-        fs: float | None = None,
-        max_frames: int | None = None,
-        duration: float | None = None,
-    ):
-        import cv2
-
-        self.chunk_frames = _check_chunk(chunk_frames)
-        self.index = int(index)
-        self.path, self.name = None, f"camera{self.index}"
-        self.n_frames = max_frames
-        self.duration = duration
-        self._cap = cv2.VideoCapture(self.index)
-        if not self._cap.isOpened():
-            self._cap.release()
-            raise DataError(f"camera {self.index} cannot be opened (not connected, or in use by another program)")
-        rate = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        self.fs = float(fs) if fs else (rate if 0.5 <= rate <= 1000 else 30.0)
-
-    def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        import cv2
-
-        t0 = None
-        count = 0
-        buf: list[np.ndarray] = []
-        stamps: list[float] = []
-        try:
-            while self.n_frames is None or count < self.n_frames:
-                ok, frame = self._cap.read()
-                now = time.monotonic()
-                if not ok or frame is None:
-                    break
-                t0 = now if t0 is None else t0
-                if self.duration is not None and now - t0 > self.duration:
-                    break
-                buf.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-                stamps.append(now - t0)
-                count += 1
-                self.frames_read = count
-                if len(buf) == self.chunk_frames:
-                    yield np.stack(buf), np.asarray(stamps)
-                    buf, stamps = [], []
-            if buf:
-                yield np.stack(buf), np.asarray(stamps)
-        finally:
-            self._cap.release()
-
-
-class ArraySource(FrameSource):
-    """Frames already in memory: (T, H, W, 3) uint8 RGB (float in [0, 1] is converted),
-    at ``fs`` Hz or at the given ``timestamps`` (T,) seconds."""
-
-    def __init__(
-        self,
-        frames: np.ndarray,
-        fs: float | None = None,
-        chunk_frames: int = DEFAULT_CHUNK,
-        timestamps: np.ndarray | None = None,
-        name: str = "array",
-    ):
-        self.chunk_frames = _check_chunk(chunk_frames)
-        arr = np.asarray(frames)
-        if arr.ndim != 4 or arr.shape[-1] != 3 or arr.shape[0] < 1:
-            raise DataError(f"frames for '{name}' must be (T, H, W, 3) RGB, got shape {arr.shape}")
-        if arr.dtype != np.uint8:
-            if not np.issubdtype(arr.dtype, np.floating):
-                raise DataError(f"frames for '{name}' must be uint8 or float in [0, 1], got {arr.dtype}")
-            arr = (np.clip(arr, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-        self.frames = arr
-        if timestamps is not None:
-            ts = np.asarray(timestamps, dtype=np.float64)
-            if ts.shape != (arr.shape[0],) or np.any(np.diff(ts) <= 0):
-                raise DataError(f"timestamps for '{name}' must be ({arr.shape[0]},) and increasing")
-            self.timestamps = ts
-            self.fs = float(fs) if fs else (float(1.0 / np.median(np.diff(ts))) if len(ts) > 1 else 30.0)
-        else:
-            if fs is None or not fs > 0:
-                raise DataError(f"frames for '{name}': give their frame rate fs (Hz)")
-            self.fs = float(fs)
-            self.timestamps = np.arange(arr.shape[0]) / self.fs
-        self.path, self.name = None, name
-        self.n_frames = int(arr.shape[0])
-
-    def identity(self) -> dict[str, Any]:
-        import hashlib
-
-        h = hashlib.sha256()
-        h.update(str(self.frames.shape).encode())
-        h.update(np.ascontiguousarray(self.frames).data)
-        h.update(np.ascontiguousarray(self.timestamps).data)
-        return {"array_sha256": h.hexdigest()}
-
-    def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for start in range(0, self.n_frames, self.chunk_frames):
-            stop = min(start + self.chunk_frames, self.n_frames)
-            self.frames_read = stop
-            yield self.frames[start:stop], self.timestamps[start:stop]
-
-
 def open_source(
     source: str | os.PathLike[str] | int | np.ndarray | FrameSource,
     fs: float | None = None,
@@ -529,6 +413,8 @@ def open_source(
         return source
     if isinstance(source, (bool, np.bool_)):
         raise DataError(f"source {source!r}: give a video file, an image folder, a camera index or frames")
+    from pulsecl.video.streams import ArraySource, CameraSource, FrameIteratorSource
+
     if isinstance(source, (int, np.integer)):
         return CameraSource(int(source), chunk_frames=chunk_frames, fs=fs, **options)
     if isinstance(source, np.ndarray):
@@ -537,8 +423,6 @@ def open_source(
         return CameraSource(int(source), chunk_frames=chunk_frames, fs=fs, **options)
     if not isinstance(source, (str, os.PathLike)):
         from collections.abc import Iterable
-
-        from pulsecl.video.streams import FrameIteratorSource
 
         if isinstance(source, Iterable):
             return FrameIteratorSource(source, fs, chunk_frames=chunk_frames, name=type(source).__name__)
