@@ -14,6 +14,12 @@ pulse oximeter's mean heart rate (``meta["hr"]``, bpm): there is no reference wa
 so the records are unlabelled for training (``labelled`` is False) and carry the mean
 rate for evaluation.  The patches show skin only: preprocess them with
 ``preprocess.roi = "full"``.
+
+One defect of the public data is handled here: India/video17 and India/video22 are the
+same recording listed twice, with references of 71.5 and 72.9 bpm (their traces'
+frame-to-frame changes correlate at 0.9999).  Both keep their rows, under one subject
+(:data:`SAME_RECORDING`), so that no subject-wise split puts the recording on both
+sides.
 """
 
 from __future__ import annotations
@@ -27,7 +33,10 @@ from pulsecl.data import Dataset, VideoRecord, natural_key
 from pulsecl.errors import DataError
 from pulsecl_datasets._common import visible_dirs
 
-__all__ = ["BiasEval", "read_hr_table"]
+__all__ = ["SAME_RECORDING", "BiasEval", "read_hr_table"]
+
+#: Subjects listed twice under two names: the second is the first one's subject.
+SAME_RECORDING: dict[str, str] = {"India/video22": "India/video17"}
 
 _NAME = re.compile(r"^(?P<video>.+?)_(?P<region>[A-Za-z]+)$")
 
@@ -81,7 +90,7 @@ class BiasEval(Dataset):
                 out.append(
                     VideoRecord(
                         id=f"{country.name}/{video.stem}",
-                        subject=f"{country.name}/{name}",
+                        subject=SAME_RECORDING.get(f"{country.name}/{name}", f"{country.name}/{name}"),
                         source=str(video),
                         meta={"dataset": self.name, "synthetic": False, "hr": table[name],
                               "region": m.group("region") if m else ""},

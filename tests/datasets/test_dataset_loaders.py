@@ -207,3 +207,12 @@ def test_bias_eval_video_without_a_ground_truth_row_names_both(tmp_path, tiny_fr
     _bias_eval(tmp_path, tiny_frames, gt_text="Subject,HR\nvideo1,80\n")
     with pytest.raises(DataError, match=r"'video6_leftcheek.avi' has no row 'video6' in '.*India_GT.csv'"):
         open_dataset(tmp_path).records()
+
+
+def test_bias_eval_puts_the_recording_listed_twice_under_one_subject(tmp_path, tiny_frames):
+    _bias_eval(tmp_path, tiny_frames, gt_text="Subject,HR\nvideo1,85\nvideo6,76\nvideo17,71.5\nvideo22,72.9\n")
+    for name in ("video17_leftcheek", "video22_leftcheek"):
+        write_video(tmp_path / "Data" / "India" / f"{name}.avi", tiny_frames(6), fps=15.0)
+    recs = {r.id: r for r in open_dataset(tmp_path).records()}
+    assert recs["India/video17_leftcheek"].subject == recs["India/video22_leftcheek"].subject == "India/video17"
+    assert (recs["India/video17_leftcheek"].meta["hr"], recs["India/video22_leftcheek"].meta["hr"]) == (71.5, 72.9)
