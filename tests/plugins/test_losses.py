@@ -371,6 +371,24 @@ def test_variance_penalises_collapse_onto_one_rate():
     assert float(loss({"signal": same, "fs": fs})) > 5 * float(loss({"signal": spread, "fs": fs}))
 
 
+def test_variance_with_negatives_averages_both_branches():
+    """Anchors all at 1.2 Hz; their negatives at 1.2 * r: the pair is less concentrated,
+    and the value is the variance of the 2B spectra together."""
+    fs, t = 15.0, 128
+    time = torch.arange(t) / fs
+    anchors = torch.sin(2 * math.pi * 1.2 * time).expand(4, t)
+    negatives = torch.stack([torch.sin(2 * math.pi * 1.2 * r * time) for r in (1.25, 1.33, 1.42, 1.5)])
+    plain = pulsecl.build("losses", "variance")
+    both = pulsecl.build("losses", "variance", with_negatives=True)
+    alone = float(plain({"signal": anchors, "fs": fs}))
+    assert float(plain({"signal": anchors, "fs": fs, "negative": negatives})) == alone  # ignored unless asked
+    mixed = float(both({"signal": anchors, "fs": fs, "negative": negatives}))
+    assert mixed == pytest.approx(float(plain({"signal": torch.cat([anchors, negatives]), "fs": fs})), rel=1e-6)
+    assert mixed < 0.7 * alone
+    as_list = float(both({"signal": anchors, "fs": fs, "negative": list(negatives)}))
+    assert as_list == pytest.approx(mixed, rel=1e-6)
+
+
 # -- gradients -----------------------------------------------------------------------------
 
 
