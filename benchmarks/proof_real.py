@@ -86,6 +86,11 @@ def recipes(budget: float) -> dict[str, list[str]]:
             "loss.options={variance = {with_negatives = true}}",
         ],
         "mvtl x10 + cross-video": [*base, f"loss.weights={{mvtl = 10.0, bandwidth = 1.0, sparsity = 1.0}}", *cross],
+        "+ decorrelation": [*base, f"loss.weights={{{weights}, decorrelation = 1.0}}"],
+        "+ decorrelation, subject sampling": [*base, f"loss.weights={{{weights}, decorrelation = 1.0}}",
+                                              "data.sampling='subjects'"],
+        "mvtl x10 + decorrelation": [*base, "loss.weights={mvtl = 10.0, bandwidth = 1.0, sparsity = 1.0, decorrelation = 1.0}"],
+        "mvtl only": [*base, "loss.weights={mvtl = 1.0}"],
         "+ 10 s clips": [*base, "data.clip_s=10.0"],
         "+ band 45-150": [
             *base, "signal.band_bpm=[45.0, 150.0]",
