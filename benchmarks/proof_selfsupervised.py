@@ -23,6 +23,7 @@ than POS on the motion clips.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import shutil
 import time
@@ -56,15 +57,19 @@ def make_data(out: Path, n_train: int, n_test: int, duration: float, size: tuple
 
 def recipes(budget: float) -> dict[str, list[str]]:
     common = [f"train.time_budget_s={budget}", "train.epochs=1000", "train.steps_per_epoch=10", "data.exclude=[]"]
-    no_augment = ["views.augment=''", "loss.weights={mvtl = 1.0, bandwidth = 1.0, sparsity = 1.0}"]
+    weights = "mvtl = 1.0, bandwidth = 1.0, sparsity = 1.0"
+    on_negatives = ["views.augment_on='negatives'", f"loss.weights={{{weights}}}"]
+    copy = ["views.augment_on='copy'", f"loss.weights={{{weights}, invariance = 1.0}}"]
     return {
         "pulsecl default": [*common],
-        "default, no motion augmentation": [*common, *no_augment],
-        "default, own-length negatives": [*common, "views.proxy_options={crop_negatives = false}"],
+        "default, motion on the negatives": [*common, "views.proxy_options={equal_length = true}", *on_negatives],
+        "default, motion as an augmented copy": [*common, "views.proxy_options={equal_length = true}", *copy],
+        "default, no motion augmentation": [*common, "views.augment=''", f"loss.weights={{{weights}}}"],
+        "old default (cropped negatives, copy)": [*common, "views.proxy_options={crop_negatives = true}", *copy],
+        "default, own-length negatives": [*common, "views.proxy_options={equal_length = false}"],
         "default + negative bank": [*common, "bank.size=512"],
-        "default + bank + variance": [
-            *common, "bank.size=512",
-            "loss.weights={mvtl = 1.0, bandwidth = 1.0, sparsity = 1.0, variance = 1.0, invariance = 1.0}",
+        "default + cross-video negatives": [
+            *common, "data.sampling='subjects'", "loss.options={mvtl = {cross_weight = 1.0}}",
         ],
         "default, temporal input norm": [*common, "model.options.norm='temporal'"],
         "paper recipe": [
@@ -110,30 +115,41 @@ def run(args) -> dict:
         t0 = time.perf_counter()
         res = train(config, paths["train"], run_dir, progress=False, log=print)
         elapsed = time.perf_counter() - t0
-        # best.pt (lowest IPR on the unlabelled training videos) is what a user gets;
-        # last.pt shows whether that choice lost anything.
+        # best.pt (lowest IPR + invariance on the unlabelled training videos, never a
+        # collapsed epoch) is what a user gets; last.pt shows whether that choice lost
+        # anything.  With every epoch collapsed there is no best.pt: last.pt stands in.
         for ck_name, suffix in (("best.pt", ""), ("last.pt", " (last.pt)")):
+            if not (run_dir / ck_name).exists():
+                ck_name = "last.pt"
+                results.setdefault(label, {})["no best.pt"] = True
             model = load_model(run_dir / ck_name)
             for name, videos in test_sets.items():
                 r = evaluate_videos(videos, config, label, lambda v: model_pulse(model, v, config))
                 results.setdefault(label, {})[name + suffix] = r.metrics
-        results[label]["train"] = {"steps": res.steps, "seconds": round(elapsed, 1), "best_ipr": res.best_score}
+        epochs = list(csv.DictReader(open(run_dir / "epochs.csv")))
+        results[label]["train"] = {
+            "steps": res.steps, "seconds": round(elapsed, 1), "best_score": res.best_score,
+            "collapsed_epochs": sum(e["collapsed"] == "True" for e in epochs), "epochs": len(epochs),
+            "last_probe_noise_r": float(epochs[-1]["probe_noise_r"]),
+        }
     return results
 
 
 def table(results: dict) -> str:
     lines = [
-        "| method | still MAE | still RMSE | still r | motion MAE | motion RMSE | motion r | last.pt: still / motion MAE | training |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| method | still MAE | still RMSE | still r | motion MAE | motion RMSE | motion r | last.pt: still / motion MAE | training | collapsed epochs |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for method, res in results.items():
         s, m = res["still"], res["motion"]
         tr = res.get("train")
         train_txt = f"{tr['steps']} steps, {tr['seconds']:.0f} s" if tr else "-"
         last = f"{res['still (last.pt)']['mae']:.2f} / {res['motion (last.pt)']['mae']:.2f}" if tr else "-"
+        collapsed = f"{tr['collapsed_epochs']} of {tr['epochs']}" if tr else "-"
+        name = method + (" (no best.pt: last.pt)" if res.get("no best.pt") else "")
         lines.append(
-            f"| {method} | {s['mae']:.2f} | {s['rmse']:.2f} | {s['pearson']:.3f} | "
-            f"{m['mae']:.2f} | {m['rmse']:.2f} | {m['pearson']:.3f} | {last} | {train_txt} |"
+            f"| {name} | {s['mae']:.2f} | {s['rmse']:.2f} | {s['pearson']:.3f} | "
+            f"{m['mae']:.2f} | {m['rmse']:.2f} | {m['pearson']:.3f} | {last} | {train_txt} | {collapsed} |"
         )
     return "\n".join(lines)
 

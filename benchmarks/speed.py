@@ -9,13 +9,15 @@
    out as warm-up; configurations measured in interleaved rounds so that a change in the
    machine's load falls on all of them; peak RSS of each) for
 
-   * the paper's configuration (preset ``paper``: PhysNet 64 channels, 64x64, T = 300,
-     batch 4, zero-padded negatives) and the small default (32 channels, 32x32, T = 128,
-     batch 8): ratio default / paper;
-   * the small default with its negatives made three ways, the same work: cropped to one
-     common length (the default: one backbone call), each at its own length (one call
-     per length), and zero-padded back to T (the reference implementation): ratios to
-     the default.
+   * the default recipe against the paper's (preset ``paper``: zero-padded negatives, one
+     factor per batch, MVTL alone), at both sizes: the small default's (PhysNet 32
+     channels, 32x32, T = 128, batch 8) and the paper's (64 channels, 64x64, T = 300,
+     batch 4): ratios default / paper at the same size;
+   * the small default's motion augmentation two ways (on the negatives, the default:
+     no extra backbone pass; an augmented copy of every clip: one more) and none;
+     channels-last against contiguous memory layout;
+   * negatives made four ways without augmentation: equal length (the default), each at
+     its own length, cropped to one shorter length, zero-padded (the paper's code).
 
 2. Inference frames/s of whole-video inference (300- or 128-frame windows, 50 % overlap,
    Hamming overlap-add) for both configurations, each done two ways: the anchor branch
@@ -93,7 +95,7 @@ def _train_rates(preset: str | None, overrides: list[str], steps: int) -> tuple[
     from pulsecl.engine.trainer import train
 
     config = load_config(preset, [*overrides, "train.epochs=1", f"train.steps_per_epoch={steps + 1}", "train.device=cpu"])
-    videos = _videos(2, config.data.clip_frames + 64, config.preprocess.size)
+    videos = _videos(2, int(config.data.clip_frames * 1.6) + 16, config.preprocess.size)  # room for an equal-length context
     reset = reset_peak()
     with tempfile.TemporaryDirectory(prefix="pulsecl-speed-") as tmp:
         train(config, None, Path(tmp) / "run", progress=False, log=None, videos=videos)
@@ -388,33 +390,71 @@ def main() -> int:
     return 0
 
 
+#: The paper's recipe (preset ``paper``) at the small default's size.
+PAPER_AT_SMALL = [
+    "model.options={channels = 32, norm = 'zscore', dropout = 0.0}", "preprocess.size=32",
+    "data.clip_frames=128", "train.batch_size=8", "views.windows_options={n_views = 4}",
+]
+#: The default recipe at the paper's size (preset ``paper``'s model, crops, clips, batch).
+DEFAULT_AT_PAPER = [
+    "model.options={channels = 64, norm = 'chromatic'}", "preprocess.size=64", "data.clip_frames=300",
+    "train.batch_size=4",
+]
+_NO_AUGMENT = ["views.augment=''", "loss.weights={mvtl = 1.0, bandwidth = 1.0, sparsity = 1.0}"]
+_COPY = ["views.augment_on='copy'", "loss.weights={mvtl = 1.0, bandwidth = 1.0, sparsity = 1.0, invariance = 1.0}"]
+
+
 def _training(args, results: dict, steps: int, paper_steps: int, rounds: int) -> None:
     print("\n## training throughput (the trainer's own clips/s; configurations interleaved)")
-    default, paper = "small default (cropped negatives)", "paper"
-    own, padded = "small default, negatives at own length", "small default, zero-padded negatives"
-    still = "small default, no motion augmentation"
+    default, paper_small = "small default", "paper recipe at the small size"
+    big_default, paper = "default recipe at the paper's size", "paper (preset)"
+    copy, still = "small default, motion as an augmented copy", "small default, no motion augmentation"
+    contiguous = "small default, contiguous memory layout"
+    own, cropped, padded = ("small default, negatives at own length", "small default, cropped negatives",
+                            "small default, zero-padded negatives")
+    neg = "views.proxy_options={{{}}}"
     runs = {
-        default: (None, ["views.proxy_options={crop_negatives = true}"]),
-        still: (None, ["views.augment=''", "loss.weights={mvtl = 1.0, bandwidth = 1.0, sparsity = 1.0}"]),
-        own: (None, ["views.proxy_options={crop_negatives = false, pad_negatives = false}"]),
-        padded: (None, ["views.proxy_options={crop_negatives = false, pad_negatives = true}"]),
+        default: (None, []),
+        paper_small: ("paper", PAPER_AT_SMALL),
+        copy: (None, _COPY),
+        still: (None, _NO_AUGMENT),
+        contiguous: (None, ["train.channels_last=false"]),
+        own: (None, [neg.format("equal_length = false"), *_NO_AUGMENT]),
+        cropped: (None, [neg.format("crop_negatives = true"), *_NO_AUGMENT]),
+        padded: (None, [neg.format("pad_negatives = true"), *_NO_AUGMENT]),
+        big_default: (None, DEFAULT_AT_PAPER),
         paper: ("paper", []),
     }
+    equal_still = "small default, equal-length negatives, no augmentation"
+    runs[equal_still] = (None, _NO_AUGMENT)
     if not args.paper:
         runs.pop(paper)
-    train = train_throughput(runs, {default: steps, still: steps, own: steps, padded: steps, paper: paper_steps}, rounds)
+        runs.pop(big_default)
+    small = {k: steps for k in runs}
+    small[paper] = small[big_default] = paper_steps
+    train = train_throughput(runs, small, rounds)
     results["training"] = train
+    rate = {k: v["clips_per_s"] for k, v in train.items()}
     ratios = {
-        "cropped_over_own_length": train[default]["clips_per_s"] / train[own]["clips_per_s"],
-        "cropped_over_padded": train[default]["clips_per_s"] / train[padded]["clips_per_s"],
-        "augmented_over_not": train[default]["clips_per_s"] / train[still]["clips_per_s"],
+        "default_over_paper_recipe_small": rate[default] / rate[paper_small],
+        "default_over_copy_augmentation": rate[default] / rate[copy],
+        "default_over_no_augmentation": rate[default] / rate[still],
+        "channels_last_over_contiguous": rate[default] / rate[contiguous],
+        "equal_over_own_length": rate[equal_still] / rate[own],
+        "equal_over_cropped": rate[equal_still] / rate[cropped],
+        "equal_over_padded": rate[equal_still] / rate[padded],
     }
-    if paper in train:
-        ratios["default_over_paper_clips"] = train[default]["clips_per_s"] / train[paper]["clips_per_s"]
-        print(f"  ratio small default / paper: {ratios['default_over_paper_clips']:.1f}x the clips per second")
-    print(f"  ratio cropped / own-length negatives (same work, two ways): {ratios['cropped_over_own_length']:.2f}x")
-    print(f"  ratio cropped / zero-padded negatives (same work, two ways): {ratios['cropped_over_padded']:.2f}x")
-    print(f"  ratio with / without motion augmentation (its extra backbone pass): {ratios['augmented_over_not']:.2f}x")
+    print(f"  ratio small default / paper recipe, both at the small size: {ratios['default_over_paper_recipe_small']:.2f}x")
+    if paper in rate:
+        ratios["default_over_paper_at_paper_size"] = rate[big_default] / rate[paper]
+        ratios["small_default_over_paper"] = rate[default] / rate[paper]
+        print(f"  ratio default recipe / paper, both at the paper's size: {ratios['default_over_paper_at_paper_size']:.2f}x")
+        print(f"  ratio small default / paper (preset): {ratios['small_default_over_paper']:.1f}x the clips per second")
+    print(f"  ratio default (motion on the negatives) / motion as an augmented copy: {ratios['default_over_copy_augmentation']:.2f}x")
+    print(f"  ratio default / no motion augmentation: {ratios['default_over_no_augmentation']:.2f}x")
+    print(f"  ratio channels-last / contiguous memory layout: {ratios['channels_last_over_contiguous']:.2f}x")
+    print(f"  ratio equal-length / own-length / cropped / zero-padded negatives (no augmentation): 1 / "
+          f"{1 / ratios['equal_over_own_length']:.2f} / {1 / ratios['equal_over_cropped']:.2f} / {1 / ratios['equal_over_padded']:.2f}")
     results["training_ratios"] = ratios
 
 

@@ -166,6 +166,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | mps
     amp: bool = True  # mixed precision (GPU only)
+    channels_last: bool = True  # 3-D conv weights and clips in channels-last memory layout (faster on CPU)
     time_budget_s: float = 0.0  # stop training after this many seconds (0 = no limit)
 
 

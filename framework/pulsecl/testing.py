@@ -65,6 +65,7 @@ KNOWN_LOSS_KEYS = (
     "signal",  # (B, T)
     "target",  # (B, T)
     "augmented",  # (B, T)
+    "negative",  # (B, T), the proxy's negative branch
     "extra_negatives",  # (K, G)
     "freqs",  # (G,)
     "extra_negative_groups",  # (K,) int64, -1 = none
@@ -377,7 +378,7 @@ def loss_inputs(
     for key in keys:
         if key in ("anchor_views", "positive_views", "negative_views"):
             out[key] = pulses(window, views)
-        elif key in ("signal", "target", "augmented"):
+        elif key in ("signal", "target", "augmented", "negative"):
             out[key] = pulses(frames)
         elif key == "fs":
             out[key] = fs

@@ -11,6 +11,7 @@ bandwidth      SiNC power outside the band (Speth et al. 23)       pulsecl_losse
 sparsity       SiNC power away from the peak                        pulsecl_losses.spectral_priors
 variance       SiNC batch spectrum vs uniform (squared EMD)         pulsecl_losses.spectral_priors
 invariance     1 - Pearson r, augmented clip's signal vs the clip's  pulsecl_losses.consistency
+decorrelation  mean r^2 between clips of different videos           pulsecl_losses.consistency
 neg_mcc        -max cross-correlation vs a reference pulse          pulsecl_losses.supervised
 neg_snr        -SNR (dB) at the reference heart rate                pulsecl_losses.supervised
 neg_pearson    1 - Pearson r vs a reference pulse (PhysNet)         pulsecl_losses.supervised
@@ -45,6 +46,7 @@ _LOSSES = {
     "sparsity": ("pulsecl_losses.spectral_priors:Sparsity", "SiNC sparsity: in-band power away from the peak"),
     "variance": ("pulsecl_losses.spectral_priors:Variance", "SiNC variance: batch-mean spectrum vs uniform"),
     "invariance": ("pulsecl_losses.consistency:Invariance", "1 - Pearson r between the augmented clip's signal and the clip's"),
+    "decorrelation": ("pulsecl_losses.consistency:Decorrelation", "mean squared Pearson r between the signals of clips of different videos (anti-collapse)"),
     "neg_mcc": ("pulsecl_losses.supervised:NegMCC", "negative maximum cross-correlation with a reference pulse"),
     "neg_snr": ("pulsecl_losses.supervised:NegSNR", "negative SNR (dB) at the reference heart rate"),
     "neg_pearson": ("pulsecl_losses.supervised:NegPearson", "1 - Pearson correlation with a reference pulse"),

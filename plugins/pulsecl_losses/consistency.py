@@ -23,7 +23,7 @@ from torch import nn
 from pulsecl.errors import SignalError
 from pulsecl_losses.supervised import pearson
 
-__all__ = ["Invariance"]
+__all__ = ["Decorrelation", "Invariance"]
 
 
 class Invariance(nn.Module):
@@ -55,3 +55,49 @@ class Invariance(nn.Module):
         if self.stop_gradient:
             sig = sig.detach()
         return (1.0 - pearson(aug, sig, self.eps)).mean()
+
+
+class Decorrelation(nn.Module):
+    """Mean squared Pearson r between the signals of clips of different groups.
+
+    A collapsed model gives every clip the same waveform, whatever it shows (issue 12:
+    pairwise r = 1.000 between two real clips, noise and a grey frame); the clips of a
+    batch come from different videos, whose pulses are independent, so their signals
+    should be uncorrelated over time.  The loss is ``mean_{i, j: g_i != g_j} r(y_i,
+    y_j)^2`` over the anchors ``signal`` (B, T), with ``groups`` (B,) from the trainer
+    (the subject of each clip's video: clips of one group may share a pulse and are
+    skipped); without groups every pair counts.  1 for a collapsed model, about 1/T for
+    independent noise, small for real pulses at different rates or phases.  It is the
+    collapse probe's ``probe_cross_r`` (:mod:`pulsecl.engine.probe`) made a loss.
+
+    Args:
+        eps: guard against a constant signal.
+    """
+
+    requires = ("signal",)
+    optional = ("groups",)
+
+    def __init__(self, eps: float = 1e-8):
+        super().__init__()
+        self.eps = float(eps)
+
+    def forward(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        y = inputs["signal"]
+        if y.dim() != 2:
+            raise SignalError(f"decorrelation: 'signal' must be (B, T), got {tuple(y.shape)}")
+        b = y.shape[0]
+        y = y - y.mean(dim=-1, keepdim=True)
+        y = y / y.norm(dim=-1, keepdim=True).clamp_min(self.eps)
+        r = y @ y.T  # (B, B) Pearson r of every pair
+        groups = inputs.get("groups")
+        if groups is not None:
+            g = torch.as_tensor(groups, device=y.device).reshape(-1)
+            if g.shape[0] != b:
+                raise SignalError(f"decorrelation: 'groups' has {g.shape[0]} entries for a batch of {b}")
+            use = g[None] != g[:, None]  # (B, B), other groups only
+        else:
+            use = ~torch.eye(b, dtype=torch.bool, device=y.device)
+        if not bool(use.any()):
+            return (y * 0).sum()  # one group only: nothing to compare, zero with a gradient path
+        return r.square()[use].mean()
+

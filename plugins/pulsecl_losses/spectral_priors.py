@@ -141,12 +141,24 @@ class Variance(nn.Module):
         band_bpm: ``(low, high)``, bpm.
         pad_factor: zero-padding of the FFT (>= 1).
         step_bpm: spacing of the common grid, bpm.
+        with_negatives: average the negatives' spectra (``"negative"``, (B, T') or B
+            tensors, the contrastive proxy's resampled clips) with the anchors'.  SiNC
+            spreads the heart rates of a batch by resampling its clips in time; the
+            negatives do that here, so that a batch of people with similar heart rates
+            is not pushed away from them.
+
+    Inputs: ``signal`` (B, T), ``fs`` (B,); with ``with_negatives``, ``negative`` as well.
     """
 
     requires = ("signal", "fs")
+    optional = ("negative",)
 
     def __init__(
-        self, band_bpm: Sequence[float] = (40.0, 250.0), pad_factor: float = 1.0, step_bpm: float = 1.0
+        self,
+        band_bpm: Sequence[float] = (40.0, 250.0),
+        pad_factor: float = 1.0,
+        step_bpm: float = 1.0,
+        with_negatives: bool = False,
     ):
         super().__init__()
         if not float(step_bpm) > 0:
@@ -154,12 +166,20 @@ class Variance(nn.Module):
         self.band = band_hz(band_bpm)
         self.pad_factor = _pad(pad_factor, "variance")
         self.step = float(step_bpm) / 60.0
+        self.with_negatives = bool(with_negatives)
 
     def forward(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         y, fs = _signal(inputs, "variance")
-        spec = band_spectrum(y, fs, self.band, self.pad_factor)
         grid = band_grid(self.band, self.step, device=y.device, dtype=y.dtype)  # (G,)
+        spec = band_spectrum(y, fs, self.band, self.pad_factor)
         on_grid = resample_spectrum(spec.power, spec.freqs, grid, self.band)  # (B, G)
+        negative = inputs.get("negative") if self.with_negatives else None
+        if negative is not None:
+            from pulsecl.nn.spectral import spectrum_on_grid
+
+            rows = negative if isinstance(negative, torch.Tensor) else list(negative)
+            neg = spectrum_on_grid(rows, fs, grid, self.band, self.pad_factor)  # (B, G)
+            on_grid = torch.cat([on_grid, neg.to(on_grid.dtype)])  # (2B, G)
         mean = on_grid.mean(dim=0)  # (G,), sums to 1
         uniform = torch.full_like(mean, 1.0 / mean.numel())
         return (mean.cumsum(0) - uniform.cumsum(0)).square().mean()

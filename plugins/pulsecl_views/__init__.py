@@ -30,7 +30,7 @@ def pulsecl_register_proxy_tasks(registry):
     registry.add(
         "frequency",
         lazy("pulsecl_views.frequency:FrequencyViews"),
-        description="anchor/positive/negative by anti-aliased temporal resampling, factor per sample, frame-rate guard",
+        description="anchor/positive/negative by anti-aliased temporal resampling, equal-length negatives, factor per sample, frame-rate guard",
     )
 
 

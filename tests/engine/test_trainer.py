@@ -543,3 +543,14 @@ def test_trainer_draws_the_context_and_gives_groups(tiny_dataset, tmp_path, test
     assert trainer.sampler_data.clip_frames == 96 and trainer.clip_frames == 64
     assert trainer.groups == [0, 1]  # subject1, subject2
     assert len(seen["groups"]) == 2 and all(set(g) <= {0, 1} and len(g) == 2 for g in seen["groups"])
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_channels_last_layout_of_the_conv_weights(tmp_path, on):
+    from pulsecl.engine.trainer import Trainer
+
+    trainer = Trainer(load_config(None, [*TINY, f"train.channels_last={str(on).lower()}"]), None, tmp_path / "r", log=None)
+    trainer._build()
+    conv = trainer.module.backbone.stem[0].weight  # (C, 3, 1, 5, 5)
+    assert conv.is_contiguous(memory_format=torch.channels_last_3d) is on
+    assert conv.is_contiguous() is not on

@@ -307,6 +307,32 @@ def test_invariance_of_a_share_of_the_batch_compares_the_first_clips():
     assert loss({"augmented": other, "signal": signal}).item() == pytest.approx(expected, rel=1e-9)
 
 
+def test_decorrelation_is_one_for_a_collapsed_batch_and_small_for_independent_pulses():
+    t = torch.arange(128) / 15.0
+    loss = pulsecl.build("losses", "decorrelation")
+    same = torch.sin(2 * math.pi * 1.2 * t).expand(4, 128) * torch.tensor([[1.0], [2.0], [0.5], [3.0]]) + 1.0
+    assert loss({"signal": same}).item() == pytest.approx(1.0, abs=1e-6)  # scale and offset do not help
+    pulses = torch.stack([torch.sin(2 * math.pi * f * t + p) for f, p in ((1.0, 0.0), (1.3, 1.0), (1.7, 2.0), (2.2, 3.0))])
+    assert loss({"signal": pulses}).item() < 0.05
+    noise = torch.randn(8, 128, generator=torch.Generator().manual_seed(0))
+    assert loss({"signal": noise}).item() == pytest.approx(1 / 128, rel=0.6)
+
+
+def test_decorrelation_matches_numpy_and_skips_pairs_of_one_group():
+    y = sig(4, 60, 31)
+    groups = [0, 0, 1, 2]
+    r = np.corrcoef(y)
+    pairs = [(i, j) for i in range(4) for j in range(4) if groups[i] != groups[j]]
+    expected = np.mean([r[i, j] ** 2 for i, j in pairs])
+    loss = pulsecl.build("losses", "decorrelation")
+    value = loss({"signal": tt(y), "groups": torch.tensor(groups)})
+    assert value.item() == pytest.approx(expected, rel=1e-9)
+    one = loss({"signal": tt(y), "groups": torch.zeros(4, dtype=torch.long)})
+    assert one.item() == 0.0 and one.requires_grad  # nothing to compare
+    with pytest.raises(SignalError, match="'groups' has 3 entries for a batch of 4"):
+        loss({"signal": tt(y), "groups": torch.tensor([0, 1, 2])})
+
+
 # -- label-free priors ---------------------------------------------------------------------
 
 
@@ -369,6 +395,24 @@ def test_variance_penalises_collapse_onto_one_rate():
     spread = torch.stack([torch.sin(2 * math.pi * f * time) for f in torch.linspace(0.8, 4.0, 8)])
     loss = pulsecl.build("losses", "variance")
     assert float(loss({"signal": same, "fs": fs})) > 5 * float(loss({"signal": spread, "fs": fs}))
+
+
+def test_variance_with_negatives_averages_both_branches():
+    """Anchors all at 1.2 Hz; their negatives at 1.2 * r: the pair is less concentrated,
+    and the value is the variance of the 2B spectra together."""
+    fs, t = 15.0, 128
+    time = torch.arange(t) / fs
+    anchors = torch.sin(2 * math.pi * 1.2 * time).expand(4, t)
+    negatives = torch.stack([torch.sin(2 * math.pi * 1.2 * r * time) for r in (1.25, 1.33, 1.42, 1.5)])
+    plain = pulsecl.build("losses", "variance")
+    both = pulsecl.build("losses", "variance", with_negatives=True)
+    alone = float(plain({"signal": anchors, "fs": fs}))
+    assert float(plain({"signal": anchors, "fs": fs, "negative": negatives})) == alone  # ignored unless asked
+    mixed = float(both({"signal": anchors, "fs": fs, "negative": negatives}))
+    assert mixed == pytest.approx(float(plain({"signal": torch.cat([anchors, negatives]), "fs": fs})), rel=1e-6)
+    assert mixed < 0.7 * alone
+    as_list = float(both({"signal": anchors, "fs": fs, "negative": list(negatives)}))
+    assert as_list == pytest.approx(mixed, rel=1e-6)
 
 
 # -- gradients -----------------------------------------------------------------------------

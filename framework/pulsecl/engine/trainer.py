@@ -216,6 +216,8 @@ class Trainer:
             backbone, sampler, proxy, windows, augment,
             augment_on=cfg.views.augment_on, augment_fraction=cfg.views.augment_fraction,
         ).to(self.device)
+        if tcfg.channels_last:
+            self.module.to(memory_format=torch.channels_last_3d)  # 5-D weights only; the rest as is
         self.pm.hook.pulsecl_configure(config=cfg, manager=self.pm)
         self.net = self.module
         if self.dist.enabled:
@@ -324,6 +326,8 @@ class Trainer:
         cfg = self.config
         batch = self.sampler_data.draw(cfg.train.batch_size, self.generator, self.dist.rank, self.dist.world_size)
         x = batch.x.to(self.device, non_blocking=True)
+        if self.config.train.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last_3d)
         fs = batch.fs.to(self.device)
         self.module.train()
         self.optimizer.zero_grad(set_to_none=True)
