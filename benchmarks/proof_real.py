@@ -76,6 +76,8 @@ def recipes(budget: float) -> dict[str, list[str]]:
         "+ subject sampling": [*base, "data.sampling='subjects'"],
         "+ cross-video": [*base, *cross],
         "+ variance": [*base, *variance],
+        "SiNC losses only": [*base, "loss.weights={bandwidth = 1.0, sparsity = 1.0, variance = 1.0}"],
+        "+ sparsity x3": [*base, "loss.weights={mvtl = 1.0, bandwidth = 1.0, sparsity = 3.0}"],
         "+ bank": [*base, "bank.size=512"],
         "+ bank, cross-video, variance": [*base, "bank.size=512", *cross, *variance],
         "mvtl x10": [*base, f"loss.weights={{mvtl = 10.0, bandwidth = 1.0, sparsity = 1.0}}"],

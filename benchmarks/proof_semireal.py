@@ -13,7 +13,7 @@ patches of one subject in one folder.  Here:
 2. on the held-out subjects' videos, heart rates as users get them
    (``pulsecl.predict(video, checkpoint=..., roi="full")``), beside pulsecl POS and CHROM
    and the constant answer (mean of the training references); the reference is the
-   heart rate of the injected pulse by the same analysis (:func:`pulsecl.predictor.analyse`);
+   heart rate of the injected pulse by the same analysis (:func:`pulsecl.signal.analysis.analyse`);
 3. MAE, RMSE, Pearson r, share within 5 bpm, per video and per subject (median of the
    subject's videos), pooled over the folds; the collapse probe on held-out clips.
 
@@ -43,7 +43,7 @@ BAND = (40.0, 250.0)
 def reference_hr(csv_path: Path, band) -> float:
     """Heart rate of the injected pulse (``time,ppg`` rows after ``#`` comments), by the
     analysis ``predict`` uses."""
-    from pulsecl.predictor import analyse
+    from pulsecl.signal.analysis import analyse
 
     rows = [line for line in csv_path.read_text().splitlines() if line and not line.startswith("#")]
     data = np.array([[float(v) for v in line.split(",")] for line in rows[1:]])
@@ -88,6 +88,8 @@ def run(args) -> dict:
     for label, overrides in chosen.items():
         rec = {"overrides": overrides, "folds": {}}
         for f, held in enumerate(fold_subjects):
+            if args.fold is not None and f != args.fold:
+                continue
             run_dir = out / "runs" / label.replace(" ", "-").replace(",", "") / f"fold{f}"
             if not (run_dir / "done.json").exists():
                 import shutil
@@ -133,6 +135,8 @@ def report(results: dict) -> str:
     first = True
     for label, rec in results["recipes"].items():
         rows = [r for f in rec["folds"].values() for r in f["videos"]]
+        if not rows:
+            continue
         if first:
             for key, name in (("constant", "constant (training mean)"), ("CHROM", "pulsecl CHROM"), ("POS", "pulsecl POS")):
                 lines.append(f"| {name} | {len(rows)} | {_fmt(metrics([r[key] for r in rows], [r['ref'] for r in rows]))} | "
@@ -158,6 +162,7 @@ def main() -> None:
     p.add_argument("--cache", default="/work/scratch/ssl/cache-semireal")
     p.add_argument("--budget", type=float, default=600.0, help="training seconds per fold")
     p.add_argument("--folds", type=int, default=3)
+    p.add_argument("--fold", type=int, default=None, help="run only this fold")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--recipes", nargs="*")

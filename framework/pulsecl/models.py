@@ -73,7 +73,6 @@ def optimise_for_inference(module: Any) -> Any:
     the copy uses the channels-last 3-D memory layout, which oneDNN runs about twice as
     fast on CPU for PhysNet-sized 3-D convolutions (``benchmarks/predict_speed.py``).
     A module in training mode is returned as it is."""
-    import torch
     from torch import nn
     from torch.nn.utils.fusion import fuse_conv_bn_eval
 
@@ -91,7 +90,9 @@ def optimise_for_inference(module: Any) -> Any:
                 seq[i] = fuse_conv_bn_eval(seq[i], seq[i + 1])
                 seq[i + 1] = nn.Identity()
     if has_conv3d:
-        fast = fast.to(memory_format=torch.channels_last_3d)
+        from pulsecl.nn.layout import channels_last_3d
+
+        fast = channels_last_3d(fast)
     return fast
 
 

@@ -40,25 +40,38 @@ from torch import nn
 from pulsecl.errors import ConfigError, SignalError
 from pulsecl.nn.norm import NORMS, InputNorm
 
-__all__ = ["MIN_FRAMES", "NORMS", "PhysNet", "InputNorm", "ConvBlock", "TemporalUpsample"]
+__all__ = ["MIN_FRAMES", "NORMS", "TIME_PADDINGS", "PhysNet", "InputNorm", "ConvBlock", "TemporalUpsample"]
 
 #: Shortest clip the backbone accepts (frames).
 MIN_FRAMES = 4
 
 
+#: How a convolution pads the clip in time (:class:`PhysNet`'s ``time_padding``).
+TIME_PADDINGS = ("zeros", "replicate")
+
+
 class ConvBlock(nn.Sequential):
     """Conv3d + BatchNorm3d + ELU, padding that keeps T, H and W.
 
+    Space is always zero-padded; time is zero-padded (``time_padding="zeros"``, the
+    paper's) or padded with the first and last frames (``"replicate"``).
     Shape: (B, C_in, T, H, W) -> (B, C_out, T, H, W).
     """
 
-    def __init__(self, c_in: int, c_out: int, kernel: tuple[int, int, int]):
-        padding = tuple(k // 2 for k in kernel)
+    def __init__(self, c_in: int, c_out: int, kernel: tuple[int, int, int], time_padding: str = "zeros"):
+        kt, kh, kw = kernel
+        self.pad_t = kt // 2 if time_padding == "replicate" else 0
+        padding = (0 if self.pad_t else kt // 2, kh // 2, kw // 2)
         super().__init__(
             nn.Conv3d(c_in, c_out, kernel, padding=padding),
             nn.BatchNorm3d(c_out),
             nn.ELU(inplace=True),
         )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.pad_t:
+            x = F.pad(x, (0, 0, 0, 0, self.pad_t, self.pad_t), mode="replicate")
+        return super().forward(x)
 
 
 class TemporalUpsample(nn.Module):
@@ -68,9 +81,9 @@ class TemporalUpsample(nn.Module):
     Shape: (B, C, T', H, W) -> (B, C, length, H, W).
     """
 
-    def __init__(self, channels: int):
+    def __init__(self, channels: int, time_padding: str = "zeros"):
         super().__init__()
-        self.block = ConvBlock(channels, channels, (3, 1, 1))
+        self.block = ConvBlock(channels, channels, (3, 1, 1), time_padding)
 
     def forward(self, x: torch.Tensor, length: int) -> torch.Tensor:
         _, _, _, h, w = x.shape
@@ -86,28 +99,44 @@ class PhysNet(nn.Module):
         norm: input normalisation, ``"zscore"`` (paper), ``"temporal"``, ``"chromatic"``
             or ``"none"``.
         dropout: dropout probability on the features before the output projection.
+        time_padding: how the convolutions pad the clip in time: ``"zeros"`` (the
+            paper's) or ``"replicate"`` (the first and last frames repeated).  With zero
+            padding the clip's ends tell the network where in the clip each frame sits,
+            and a network can then draw a fixed waveform whatever its input: that is how
+            self-supervised training collapsed on real video (issue 12; a grey clip gave
+            the same 5-cycle wave as a real one, r = 0.90).  With ``"replicate"`` a clip
+            that does not change gives an output that does not change, so every wave in
+            the output comes from the input.  The default; the paper preset sets
+            ``"zeros"``.
 
     Shape: (B, 3, T, H, W) float in [0, 1] -> (B, T), for any ``T >= MIN_FRAMES`` and
     any H, W >= 1.
     """
 
-    def __init__(self, channels: int = 64, norm: str = "zscore", dropout: float = 0.0):
+    def __init__(self, channels: int = 64, norm: str = "zscore", dropout: float = 0.0, time_padding: str = "replicate"):
         super().__init__()
+        if time_padding not in TIME_PADDINGS:
+            raise ConfigError(f"physnet time_padding = {time_padding!r}: use one of {', '.join(TIME_PADDINGS)}")
         if isinstance(channels, bool) or not isinstance(channels, int) or channels < 2 or channels % 2:
             raise ConfigError(f"physnet channels = {channels!r}: give an even integer >= 2 (paper: 64)")
         if not 0.0 <= float(dropout) < 1.0:
             raise ConfigError(f"physnet dropout = {dropout!r}: give a probability in [0, 1)")
         c = channels
         self.norm = InputNorm(norm, owner="physnet")
-        self.stem = ConvBlock(3, c // 2, (1, 5, 5))
-        self.stage1 = nn.Sequential(ConvBlock(c // 2, c, (3, 3, 3)), ConvBlock(c, c, (3, 3, 3)))
-        self.stage2 = nn.Sequential(ConvBlock(c, c, (3, 3, 3)), ConvBlock(c, c, (3, 3, 3)))
-        self.stage3 = nn.Sequential(ConvBlock(c, c, (3, 3, 3)), ConvBlock(c, c, (3, 3, 3)))
-        self.stage4 = nn.Sequential(ConvBlock(c, c, (3, 3, 3)), ConvBlock(c, c, (3, 3, 3)))
+        self.time_padding = time_padding
+
+        def block(c_in: int, c_out: int, kernel: tuple[int, int, int] = (3, 3, 3)) -> ConvBlock:
+            return ConvBlock(c_in, c_out, kernel, time_padding)
+
+        self.stem = block(3, c // 2, (1, 5, 5))
+        self.stage1 = nn.Sequential(block(c // 2, c), block(c, c))
+        self.stage2 = nn.Sequential(block(c, c), block(c, c))
+        self.stage3 = nn.Sequential(block(c, c), block(c, c))
+        self.stage4 = nn.Sequential(block(c, c), block(c, c))
         self.pool_space = nn.MaxPool3d((1, 2, 2), stride=(1, 2, 2), ceil_mode=True)
         self.pool_spacetime = nn.MaxPool3d((2, 2, 2), stride=(2, 2, 2), ceil_mode=True)
-        self.up1 = TemporalUpsample(c)
-        self.up2 = TemporalUpsample(c)
+        self.up1 = TemporalUpsample(c, time_padding)
+        self.up2 = TemporalUpsample(c, time_padding)
         self.dropout = nn.Dropout(float(dropout))
         self.head = nn.Conv1d(c, 1, kernel_size=1)
 

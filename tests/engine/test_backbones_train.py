@@ -4,7 +4,7 @@ modes, with only ``model.backbone`` changed, and load back for inference."""
 import pytest
 import torch
 
-from conftest import TINY
+from engine_settings import TINY
 from pulsecl.config import load_config
 from pulsecl.engine.trainer import train
 from pulsecl.models import load_model

@@ -126,3 +126,19 @@ def test_state_from_a_different_model_is_named():
     other = collections.OrderedDict(bias=torch.zeros(2), extra=torch.zeros(1))
     with pytest.raises(CheckpointError, match=r"missing 1 \(e.g. weight\); unexpected 1 \(e.g. extra\)"):
         _load_state(small, other, "backbone 'lin'", "ck.pt")
+
+
+def test_checkpoints_record_every_option_and_old_ones_keep_their_padding(tmp_path):
+    """Format 2 records the backbone's defaults too; a format-1 PhysNet checkpoint (options
+    as the config gave them) is rebuilt with the zero time padding it was trained with."""
+    import pulsecl
+    from pulsecl.engine.checkpoint import FORMAT_VERSION, build_from_checkpoint, resolved_options
+
+    net = pulsecl.build("backbones", "physnet", channels=4)
+    options = resolved_options(net, {"channels": 4})
+    assert options == {"channels": 4, "norm": "zscore", "dropout": 0.0, "time_padding": "replicate"}
+    assert FORMAT_VERSION == 2
+    data = {"model": {"backbone": "physnet", "options": {"channels": 4}}, "state_dict": net.state_dict()}
+    old, _ = build_from_checkpoint({**data, "format_version": 1})
+    new, _ = build_from_checkpoint({**data, "format_version": 2})
+    assert (old.time_padding, new.time_padding) == ("zeros", "replicate")

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import TINY
+from engine_settings import TINY
 from pulsecl.cli import main
 from pulsecl.config import load_config
 from pulsecl.engine.clips import load_videos

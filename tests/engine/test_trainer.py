@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import pulsecl
-from conftest import PASS, TINY
+from engine_settings import PASS, TINY
 from pulsecl.cli import main
 from pulsecl.config import load_config
 from pulsecl.engine.checkpoint import load_checkpoint
@@ -47,13 +47,17 @@ def test_contrastive_run_leaves_checkpoints_config_and_logs(tiny_dataset, tmp_pa
     assert best["collapsed"] is False and set(best["probe"]) == {"probe_cross_r", "probe_noise_r", "probe_grey_r", "collapsed"}
 
 
+ZERO_PADDED = [*TINY, "model.options={channels = 4, norm = 'temporal', time_padding = 'zeros'}"]
+
+
 def test_an_untrained_physnet_is_collapsed_and_never_best(tiny_dataset, tmp_path, capsys):
-    """A 4-channel PhysNet after two steps returns the same waveform for any input (its
-    output is set by biases and padding): the probe says so, warns once, and no best.pt
-    is written; the run folder then refuses to stand for a model."""
+    """A 4-channel PhysNet with the paper's zero time padding returns, after two steps,
+    the same waveform for any input (its output is set by biases and padding): the probe
+    says so, warns once, and no best.pt is written; the run folder then refuses to stand
+    for a model."""
     run = tmp_path / "run"
     lines = []
-    train(load_config(None, TINY), tiny_dataset, run, progress=False, log=lines.append)
+    train(load_config(None, ZERO_PADDED), tiny_dataset, run, progress=False, log=lines.append)
     epochs = list(csv.DictReader(open(run / "epochs.csv")))
     assert [e["collapsed"] for e in epochs] == ["True", "True"]
     assert all(float(e["probe_noise_r"]) > 0.5 and float(e["probe_grey_r"]) > 0.5 for e in epochs)
@@ -71,6 +75,17 @@ def test_an_untrained_physnet_is_collapsed_and_never_best(tiny_dataset, tmp_path
     assert main(["evaluate", str(run), "--data", str(tiny_dataset), "--no-progress"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"give '{run / 'last.pt'}' to use it anyway" in err[0]
+
+
+def test_with_the_default_time_padding_a_grey_clip_gets_no_wave(tiny_dataset, tmp_path):
+    """The same two steps with the default replicate padding: the grey clip's output is
+    flat (probe_grey_r 0, a constant counts as 0), so the output's waves come from the
+    input."""
+    run = tmp_path / "run"
+    train(load_config(None, TINY), tiny_dataset, run, progress=False, log=None)
+    epochs = list(csv.DictReader(open(run / "epochs.csv")))
+    assert [float(e["probe_grey_r"]) for e in epochs] == [0.0, 0.0]
+    assert load_checkpoint(run / "last.pt")["model"]["options"]["time_padding"] == "replicate"
 
 
 class Switch(torch.nn.Module):

@@ -123,3 +123,38 @@ def test_chromatic_norm_cancels_brightness_changes_but_keeps_colour_changes():
     pulse = torch.zeros(1, 3, 16, 1, 1)
     pulse[0, 1, :, 0, 0] = 0.01 * torch.sin(2 * t)  # green only: a colour change
     assert (norm(x * (1 + pulse)) - norm(x)).abs().max() > 1e-3
+
+
+def _settled(model, x):
+    """Eval mode with running statistics set from ``x`` (so that eval mode is not flat)."""
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm3d):
+            m.momentum = None
+    with torch.no_grad():
+        model(x)
+    return model.eval()
+
+
+@pytest.mark.parametrize("norm", ["chromatic", "none"])
+def test_replicate_time_padding_gives_a_still_clip_a_flat_output(norm):
+    """The collapse of issue 12: with zero padding in time the clip's ends tell the network
+    where each frame sits, so a clip that never changes still gets a wave; with the
+    default replicate padding it gets a flat line (every wave comes from the input)."""
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 96, 8, 8)
+    still = x[:1, :, :1].expand(1, 3, 96, 8, 8).contiguous()  # one frame, held
+    spread = {}
+    for padding in ("zeros", "replicate"):
+        torch.manual_seed(1)
+        model = _settled(pulsecl.build("backbones", "physnet", channels=8, norm=norm, time_padding=padding), x)
+        with torch.no_grad():
+            y, scale = model(still)[0], float(model(x).std())
+        spread[padding] = float(y.max() - y.min()) / scale
+    assert spread["replicate"] < 1e-5
+    assert spread["zeros"] > 1e-2
+
+
+def test_time_padding_default_and_bad_value():
+    assert pulsecl.build("backbones", "physnet", channels=4).time_padding == "replicate"
+    with pytest.raises(ConfigError, match="time_padding = 'reflect': use one of zeros, replicate"):
+        pulsecl.build("backbones", "physnet", channels=4, time_padding="reflect")

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
+from predict_helpers import physnet_payload
 
 
 @dataclass
@@ -40,30 +40,6 @@ def videos(tmp_path_factory) -> dict[str, Video]:
     }
 
 
-def physnet_payload(channels: int = 4, clip_frames: int = 64, size: int = 32, seed: int = 0) -> dict:
-    """The checkpoint payload the trainer writes, for an untrained PhysNet."""
-    import torch
-
-    import pulsecl
-    from pulsecl.config import Config, config_to_dict
-
-    torch.manual_seed(seed)
-    net = pulsecl.build("backbones", "physnet", channels=channels)
-    sampler = pulsecl.build("samplers", "identity")
-    config = Config()
-    config.preprocess.size = size
-    config.model.options = {"channels": channels}
-    return {
-        "model": {"backbone": "physnet", "options": {"channels": channels}, "sampler": "identity", "sampler_options": {}},
-        "state_dict": net.state_dict(),
-        "sampler_state_dict": sampler.state_dict(),
-        "config": config_to_dict(config),
-        "fs": 30.0,
-        "clip_frames": clip_frames,
-        "train_state": None,
-    }
-
-
 @pytest.fixture
 def make_checkpoint(tmp_path):
     """``make_checkpoint(name, **payload_changes)`` -> path of a checkpoint file."""
@@ -86,11 +62,3 @@ def small_frames():
 
     clip = render_clip(seed=11, duration=12.0, fps=30.0, width=160, height=120, hr_range=(60.0, 100.0))
     return clip.frames, clip.fs, float(clip.params["hr_mean_bpm"])
-
-
-def face_crops(path) -> tuple[np.ndarray, np.ndarray]:
-    """All face crops of a video (for tests that need them in memory)."""
-    from pulsecl.video import iter_crops
-
-    blocks, stamps = zip(*iter_crops(str(path)))
-    return np.concatenate(blocks), np.concatenate(stamps)

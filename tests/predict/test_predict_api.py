@@ -64,7 +64,7 @@ def test_iterator_needs_a_frame_rate(small_frames):
 
 
 def test_roi_full_on_video_already_cropped_to_skin(videos):
-    from conftest import face_crops
+    from predict_helpers import face_crops
 
     video = videos["light-30fps"]
     crops, _ = face_crops(video.path)
@@ -77,7 +77,7 @@ def test_roi_full_on_video_already_cropped_to_skin(videos):
 
 
 def test_trace_streamed_chunk_by_chunk_equals_rgb_trace(videos):
-    from conftest import face_crops
+    from predict_helpers import face_crops
 
     from pulsecl.extractors import TracePulse
     from pulsecl.video import rgb_trace

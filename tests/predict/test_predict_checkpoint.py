@@ -16,7 +16,7 @@ TRAINED = Path(__file__).resolve().parents[1] / "data" / "pulsecl-small.pt"
 
 
 def test_streamed_windows_equal_whole_clip_inference(videos, make_checkpoint):
-    from conftest import face_crops
+    from predict_helpers import face_crops
 
     from pulsecl.engine.inference import infer_signal
     from pulsecl.extractors import ModelPulse
@@ -74,7 +74,7 @@ def test_missing_checkpoint(small_frames, tmp_path):
 
 def test_checkpoint_from_a_different_backbone(small_frames, make_checkpoint):
     frames, fs, _ = small_frames
-    from conftest import physnet_payload
+    from predict_helpers import physnet_payload
 
     wider = physnet_payload(channels=8)["state_dict"]
     ck = make_checkpoint("other.pt", state_dict=wider)  # spec says channels=4

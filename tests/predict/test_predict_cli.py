@@ -80,7 +80,7 @@ def test_frame_rate_too_low(tmp_path, capsys):
 
 
 def test_bad_checkpoints_leave_nothing(videos, make_checkpoint, tmp_path, capsys):
-    from conftest import physnet_payload
+    from predict_helpers import physnet_payload
 
     video = str(videos["light-15fps"].path)
     out = tmp_path / "out"

@@ -4,13 +4,20 @@ A checkpoint is a plain dict of tensors and plain data (no pickled objects), so 
 one can never run code::
 
     {
-      "format": "pulsecl-checkpoint", "format_version": 1, "pulsecl_version": "0.1.0",
+      "format": "pulsecl-checkpoint", "format_version": 2, "pulsecl_version": "0.1.0",
       "model": {"backbone": str, "options": dict, "sampler": str, "sampler_options": dict},
       "state_dict": {...}, "sampler_state_dict": {...},
       "config": {...},                 # the resolved config (pulsecl.config.config_to_dict)
       "fs": float, "clip_frames": int, # what the model was trained on
       "train_state": {...} | None,     # optimiser, RNG, epoch/step, best score, bank: resume
     }
+
+Format 2 records every constructor option of the backbone and sampler, the defaults
+included (:func:`resolved_options`), so that a checkpoint rebuilds the model it was
+trained as when a later pulsecl changes a default.  Format 1 recorded only the options
+the config gave; the one default changed since is PhysNet's ``time_padding`` (``"zeros"``
+before, ``"replicate"`` now), so a format-1 PhysNet checkpoint without it is rebuilt with
+``"zeros"`` (:data:`FORMAT_1_DEFAULTS`).
 """
 
 from __future__ import annotations
@@ -27,9 +34,11 @@ from pulsecl._version import __version__
 from pulsecl.errors import CheckpointError
 
 FORMAT = "pulsecl-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Options a format-1 checkpoint left to a default that has changed since (module docstring).
+FORMAT_1_DEFAULTS: dict[str, dict[str, Any]] = {"physnet": {"time_padding": "zeros"}}
 
-__all__ = ["FORMAT", "build_from_checkpoint", "checkpoint_file", "load_checkpoint", "pickle_globals", "save_checkpoint"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "build_from_checkpoint", "resolved_options", "checkpoint_file", "load_checkpoint", "pickle_globals", "save_checkpoint"]
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
@@ -178,13 +187,41 @@ def pickle_globals(path: str | Path, limit: int = 10_000) -> list[str]:
     return [py2.get(g.split(".", 1)[0], g.split(".", 1)[0]) + g[len(g.split(".", 1)[0]):] for g in found]
 
 
+def resolved_options(component: Any, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` plus the defaults of every other keyword of ``type(component)``'s
+    constructor that has a plain default (a number, string, bool, None or a list or
+    tuple of them): the options that rebuild the component as it is."""
+    import inspect
+
+    def plain(v: Any) -> bool:
+        if isinstance(v, (list, tuple)):
+            return all(plain(x) for x in v)
+        return v is None or isinstance(v, (bool, int, float, str))
+
+    out = dict(options)
+    try:
+        params = inspect.signature(type(component).__init__).parameters.values()
+    except (TypeError, ValueError):
+        return out
+    for p in params:
+        if p.name == "self" or p.name in out or p.kind not in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+            continue
+        if p.default is not inspect.Parameter.empty and plain(p.default):
+            out[p.name] = list(p.default) if isinstance(p.default, tuple) else p.default
+    return out
+
+
 def build_from_checkpoint(data: dict[str, Any], path: str | Path = "checkpoint"):
     """Rebuild (backbone, sampler) from a loaded checkpoint, weights in, eval mode."""
     import pulsecl
 
     spec = data["model"]
+    options = dict(spec.get("options", {}))
+    if data.get("format_version", 1) < 2:
+        for key, value in FORMAT_1_DEFAULTS.get(spec["backbone"], {}).items():
+            options.setdefault(key, value)
     try:
-        model = pulsecl.build("backbones", spec["backbone"], **spec.get("options", {}))
+        model = pulsecl.build("backbones", spec["backbone"], **options)
         sampler = pulsecl.build("samplers", spec.get("sampler", "identity"), **spec.get("sampler_options", {}))
     except pulsecl.PulseclError as exc:
         raise CheckpointError(f"checkpoint '{path}': cannot rebuild its model: {exc}") from None

@@ -33,7 +33,7 @@ from torch import nn
 import pulsecl
 from pulsecl.config import Config, config_hash, config_to_dict, dump_toml
 from pulsecl.engine import distributed
-from pulsecl.engine.checkpoint import load_checkpoint, save_checkpoint
+from pulsecl.engine.checkpoint import load_checkpoint, resolved_options, save_checkpoint
 from pulsecl.engine.clips import ClipSampler, Video, load_videos
 from pulsecl.engine.device import autocast, choose_device
 from pulsecl.errors import CheckpointError, ConfigError, DataError
@@ -216,8 +216,12 @@ class Trainer:
             backbone, sampler, proxy, windows, augment,
             augment_on=cfg.views.augment_on, augment_fraction=cfg.views.augment_fraction,
         ).to(self.device)
-        if tcfg.channels_last:
-            self.module.to(memory_format=torch.channels_last_3d)  # 5-D weights only; the rest as is
+        from pulsecl.nn.layout import channels_last_3d, has_conv3d
+
+        # Clips in the channels-last layout only feed a model with 3-D convolutions.
+        self.channels_last = bool(tcfg.channels_last and has_conv3d(self.module))
+        if self.channels_last:
+            channels_last_3d(self.module)  # 5-D weights only; the rest as is
         self.pm.hook.pulsecl_configure(config=cfg, manager=self.pm)
         self.net = self.module
         if self.dist.enabled:
@@ -266,9 +270,11 @@ class Trainer:
         payload: dict[str, Any] = {
             "model": {
                 "backbone": cfg.model.backbone,
-                "options": dict(cfg.model.options),
+                # Every constructor option, defaults included: a checkpoint rebuilds the
+                # same model when a later pulsecl changes a default.
+                "options": resolved_options(self.module.backbone, cfg.model.options),
                 "sampler": cfg.model.sampler,
-                "sampler_options": dict(cfg.model.sampler_options),
+                "sampler_options": resolved_options(self.module.sampler, cfg.model.sampler_options),
             },
             "state_dict": self.module.backbone.state_dict(),
             "sampler_state_dict": self.module.sampler.state_dict(),
@@ -326,7 +332,7 @@ class Trainer:
         cfg = self.config
         batch = self.sampler_data.draw(cfg.train.batch_size, self.generator, self.dist.rank, self.dist.world_size)
         x = batch.x.to(self.device, non_blocking=True)
-        if self.config.train.channels_last:
+        if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last_3d)
         fs = batch.fs.to(self.device)
         self.module.train()
@@ -390,7 +396,8 @@ class Trainer:
     # ------------------------------------------------------------------ selection
     def _score(self) -> tuple[str, float, dict[str, float]]:
         """Model-selection score, lower is better, and its parts: validation MAE (labels);
-        else IPR on fixed clips of the training videos, plus, with an augmentation, the
+        else IPR (DC left out; a flat output scores 1) on fixed clips of the training
+        videos, plus, with an augmentation, the
         invariance loss ``1 - r`` between each clip's signal and its augmented copy's
         (fixed draws).  IPR alone does not see in-band motion: on the proof's motion
         clips it chose an epoch whose MAE was 11.7 bpm where the last epoch's was 0.06."""
@@ -412,7 +419,10 @@ class Trainer:
                 clip = np.asarray(v.frames[start : start + self.clip_frames])
                 x = torch.from_numpy(np.array(clip)).permute(3, 0, 1, 2)[None].float().div(255).to(self.device)
                 y = self.module.backbone(self.module.sampler(x))[0].float().cpu().numpy()
-                scores.append(ipr(y, v.fs, (lo, hi)))
+                # DC left out: with replicate time padding a model's output carries an
+                # offset from its biases, which says nothing about its pulse (with DC
+                # in, IPR read ~1.0 for every epoch on semi-real video).
+                scores.append(ipr(y, v.fs, (lo, hi), demean=True) if np.ptp(y) > 0 else 1.0)
                 if augment is not None:
                     fs = torch.tensor([float(v.fs)], device=self.device)
                     moved = augment(x, fs, generator=torch.Generator().manual_seed(self.config.train.seed + i))

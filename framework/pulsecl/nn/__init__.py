@@ -5,6 +5,8 @@
   anti-aliased temporal resampling of video and signals.
 * :mod:`pulsecl.nn.norm`: per-sample input normalisation of video (``InputNorm``:
   zscore, temporal, chromatic, none), shared by the built-in backbones.
+* :mod:`pulsecl.nn.layout`: the channels-last 3-D layout for the 5-D weights of a
+  model that may also hold 2-D layers.
 
 Importing this package imports torch; the CLI and the plugin loader never do.
 """
