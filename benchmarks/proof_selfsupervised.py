@@ -72,9 +72,10 @@ def recipes(budget: float) -> dict[str, list[str]]:
             *common, "data.sampling='subjects'", "loss.options={mvtl = {cross_weight = 1.0}}",
         ],
         "default, temporal input norm": [*common, "model.options.norm='temporal'"],
+        "default, zero time padding": [*common, "model.options={channels = 32, norm = 'chromatic', time_padding = 'zeros'}"],
         "paper recipe": [
             *common,
-            "model.options.norm='zscore'",
+            "model.options={channels = 32, norm = 'zscore', time_padding = 'zeros'}",
             "views.proxy_options={per_sample = false, pad_negatives = true, antialias = false}",
             "views.augment=''",
             "loss.weights={mvtl = 1.0}",

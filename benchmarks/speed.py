@@ -392,7 +392,7 @@ def main() -> int:
 
 #: The paper's recipe (preset ``paper``) at the small default's size.
 PAPER_AT_SMALL = [
-    "model.options={channels = 32, norm = 'zscore', dropout = 0.0}", "preprocess.size=32",
+    "model.options={channels = 32, norm = 'zscore', dropout = 0.0, time_padding = 'zeros'}", "preprocess.size=32",
     "data.clip_frames=128", "train.batch_size=8", "views.windows_options={n_views = 4}",
 ]
 #: The default recipe at the paper's size (preset ``paper``'s model, crops, clips, batch).

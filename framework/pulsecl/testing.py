@@ -16,6 +16,11 @@ What is checked (the interfaces are documented in the built-in plugins' docstrin
 * :func:`check_backbone`: video (B, 3, T, H, W) in [0, 1] -> (B, T) float for several
   T, H, W (odd ones too); finite; every trainable parameter gets a finite gradient and
   at least one a non-zero one; eval mode works.
+* :func:`check_still_clip_is_flat` (advice, not part of the interface; the built-ins
+  pass it): in eval mode a clip that does not change gives an output that does not
+  change.  A backbone that fails it can draw a wave from where a frame sits in the clip
+  (zero padding in time tells it), whatever the skin does, and self-supervised training
+  can settle on that wave (issue 12).
 * :func:`check_sampler`: same shape and dtype out as in; finite; a finite, non-zero
   gradient reaches the input; ``regularization()`` a finite scalar tensor;
   ``last_saliency`` None or (B, T, h, w) without gradient.
@@ -52,6 +57,7 @@ __all__ = [
     "check_backbone",
     "check_loss",
     "check_sampler",
+    "check_still_clip_is_flat",
     "check_view_generator",
     "loss_inputs",
 ]
@@ -207,6 +213,27 @@ def check_backbone(
         _fail(what, f"in eval mode a ({t}-frame) clip gave {tuple(y.shape)}")
     _finite(what, "the eval-mode output", y)
     module.train()
+
+
+def check_still_clip_is_flat(module: nn.Module, *, frames: int = 96, size: int = 8, tolerance: float = 1e-4) -> None:
+    """In eval mode, a still clip (one random frame held for ``frames`` frames) must give
+    an output whose range is at most ``tolerance`` times the output's standard deviation
+    on a random clip (see the module docstring).  The module is left in eval mode."""
+    what = f"backbone {type(module).__name__}"
+    module.eval()
+    moving = _clip(1, frames, (size, size), seed=7)
+    still = moving[:, :, :1].expand(-1, -1, frames, -1, -1).contiguous()
+    with torch.no_grad():
+        scale = float(module(moving).std())
+        y = module(still)[0]
+    spread = float(y.max() - y.min())
+    if not spread <= tolerance * max(scale, 1e-12):
+        _fail(
+            what,
+            f"a still clip gave an output that moves ({spread:.3g} peak to peak, {spread / max(scale, 1e-12):.3g}x "
+            "the output's spread on a moving clip): the output depends on where a frame sits in the clip; pad "
+            "time with the edge frames (padding_mode='replicate') rather than zeros",
+        )
 
 
 def check_sampler(

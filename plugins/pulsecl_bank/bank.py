@@ -1,7 +1,7 @@
 """A momentum bank of negatives: a FIFO queue of past spectra.
 
 Contrastive rPPG with only the in-batch resampled negative rewards any periodic signal
-that scales with resampling, head motion included (FACTS.md).  Contrast-Phys (Sun & Li,
+that scales with resampling, head motion included (docs/background.md).  Contrast-Phys (Sun & Li,
 ECCV 2022) draws negatives from *other videos*; MoCo (He et al., CVPR 2020) keeps
 a queue of past samples' embeddings so that there are many of them at little cost.
 This bank does the MoCo thing with power spectra.

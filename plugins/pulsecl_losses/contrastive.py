@@ -51,7 +51,7 @@ class MVTL(nn.Module):
 
     Args:
         distance: ``"mse"`` (paper) or ``"l1"``.
-        pad_factor: zero-padding of the FFT (>= 1; paper 1; 2 helped in FACTS.md).
+        pad_factor: zero-padding of the FFT (>= 1; paper 1; 2 helped in docs/background.md).
         band_bpm: ``(low, high)`` band, bpm.
         extra_weight: weight of the extra negatives' term (when present).
 

@@ -79,9 +79,9 @@ class CDConv1d(nn.Module):
     Shape: (B, C_in, N) -> (B, C_out, N).
     """
 
-    def __init__(self, c_in: int, c_out: int, theta: float, kernel: int = 3):
+    def __init__(self, c_in: int, c_out: int, theta: float, kernel: int = 3, padding_mode: str = "zeros"):
         super().__init__()
-        self.conv = nn.Conv1d(c_in, c_out, kernel, padding=kernel // 2, bias=False)
+        self.conv = nn.Conv1d(c_in, c_out, kernel, padding=kernel // 2, bias=False, padding_mode=padding_mode)
         self.theta = float(theta)
         self.centre = kernel // 2
 
@@ -103,11 +103,11 @@ class TDAttention(nn.Module):
     Shape: (B, N, D) -> (B, N, D).
     """
 
-    def __init__(self, dim: int, heads: int, theta: float, dropout: float):
+    def __init__(self, dim: int, heads: int, theta: float, dropout: float, padding_mode: str = "zeros"):
         super().__init__()
         self.heads = heads
-        self.q = CDConv1d(dim, dim, theta)
-        self.k = CDConv1d(dim, dim, theta)
+        self.q = CDConv1d(dim, dim, theta, padding_mode=padding_mode)
+        self.k = CDConv1d(dim, dim, theta, padding_mode=padding_mode)
         self.v = nn.Linear(dim, dim, bias=False)
         self.proj = nn.Linear(dim, dim)
         self.drop = nn.Dropout(dropout)
@@ -130,10 +130,10 @@ class STFeedForward(nn.Module):
     Shape: (B, N, D) -> (B, N, D).
     """
 
-    def __init__(self, dim: int, hidden: int, dropout: float):
+    def __init__(self, dim: int, hidden: int, dropout: float, padding_mode: str = "zeros"):
         super().__init__()
         self.up = nn.Linear(dim, hidden)
-        self.temporal = nn.Conv1d(hidden, hidden, 3, padding=1, groups=hidden)
+        self.temporal = nn.Conv1d(hidden, hidden, 3, padding=1, groups=hidden, padding_mode=padding_mode)
         self.down = nn.Linear(hidden, dim)
         self.drop = nn.Dropout(dropout)
 
@@ -149,12 +149,12 @@ class TDBlock(nn.Module):
     Shape: (B, N, D) -> (B, N, D).
     """
 
-    def __init__(self, dim: int, heads: int, hidden: int, theta: float, dropout: float):
+    def __init__(self, dim: int, heads: int, hidden: int, theta: float, dropout: float, padding_mode: str = "zeros"):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim)
-        self.attn = TDAttention(dim, heads, theta, dropout)
+        self.attn = TDAttention(dim, heads, theta, dropout, padding_mode)
         self.norm2 = nn.LayerNorm(dim)
-        self.ff = STFeedForward(dim, hidden, dropout)
+        self.ff = STFeedForward(dim, hidden, dropout, padding_mode)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.norm1(x))
@@ -178,8 +178,9 @@ class SpatialAttentionPool(nn.Module):
         return (w.unsqueeze(-1) * f).sum(dim=2)  # (B, T, D)
 
 
-def _stem_conv(c_in: int, c_out: int, kernel: tuple[int, int, int]) -> nn.Sequential:
-    return nn.Sequential(nn.Conv3d(c_in, c_out, kernel, padding=tuple(k // 2 for k in kernel)), nn.ELU(inplace=True))
+def _stem_conv(c_in: int, c_out: int, kernel: tuple[int, int, int], padding_mode: str = "zeros") -> nn.Sequential:
+    conv = nn.Conv3d(c_in, c_out, kernel, padding=tuple(k // 2 for k in kernel), padding_mode=padding_mode)
+    return nn.Sequential(conv, nn.ELU(inplace=True))
 
 
 class PhysFormerLite(nn.Module):
@@ -197,6 +198,13 @@ class PhysFormerLite(nn.Module):
             (PhysFormer: 0.7).
         ff_mult: feed-forward width as a multiple of D (PhysFormer: 1.5).
         dropout: dropout probability in the blocks and before the head.
+        time_padding: how every convolution pads its input: ``"replicate"`` (default;
+            the edge values repeated) or ``"zeros"``.  With zero padding the clip's ends
+            tell the network where each frame sits, and the attention spreads that to
+            every token: an untrained model gave a still clip an output 15x as wide as
+            its output on noise, a fixed wave that self-supervised training can settle
+            on (issue 12, as PhysNet's ``time_padding``).  With ``"replicate"`` a still
+            clip gives a flat output.
 
     Shape: (B, 3, T, H, W) float in [0, 1] -> (B, T), for any ``T >= MIN_FRAMES`` and any
     H, W >= 1.
@@ -211,8 +219,13 @@ class PhysFormerLite(nn.Module):
         theta: float = 0.7,
         ff_mult: float = 2.0,
         dropout: float = 0.0,
+        time_padding: str = "replicate",
     ):
         super().__init__()
+        if time_padding not in ("zeros", "replicate"):
+            raise ConfigError(f"physformer_lite time_padding = {time_padding!r}: use one of zeros, replicate")
+        self.time_padding = time_padding
+        pm = time_padding
         for key, value, least in (("channels", channels, 4), ("layers", layers, 1), ("heads", heads, 1)):
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise ConfigError(f"physformer_lite {key} = {value!r}: give an integer >= {least}")
@@ -228,16 +241,16 @@ class PhysFormerLite(nn.Module):
             raise ConfigError(f"physformer_lite dropout = {dropout!r}: give a probability in [0, 1)")
         d = channels
         self.norm = InputNorm(norm, owner="physformer_lite")
-        self.stem0 = _stem_conv(3, d // 4, (1, 5, 5))
-        self.stem1 = _stem_conv(d // 4, d // 2, (3, 3, 3))
-        self.stem2 = _stem_conv(d // 2, d, (3, 3, 3))
+        self.stem0 = _stem_conv(3, d // 4, (1, 5, 5), pm)
+        self.stem1 = _stem_conv(d // 4, d // 2, (3, 3, 3), pm)
+        self.stem2 = _stem_conv(d // 2, d, (3, 3, 3), pm)
         self.pool_space = nn.MaxPool3d((1, 2, 2), stride=(1, 2, 2), ceil_mode=True)
         self.pool_spacetime = nn.MaxPool3d((2, 2, 2), stride=(2, 2, 2), ceil_mode=True)
         self.tokens = SpatialAttentionPool(d)
         hidden = max(1, int(round(ff_mult * d)))
-        self.blocks = nn.ModuleList(TDBlock(d, heads, hidden, float(theta), float(dropout)) for _ in range(layers))
+        self.blocks = nn.ModuleList(TDBlock(d, heads, hidden, float(theta), float(dropout), pm) for _ in range(layers))
         self.norm_out = nn.LayerNorm(d)
-        self.decoder = nn.Conv1d(d, d // 2, 3, padding=1)
+        self.decoder = nn.Conv1d(d, d // 2, 3, padding=1, padding_mode=pm)
         self.dropout = nn.Dropout(float(dropout))
         self.head = nn.Conv1d(d // 2, 1, 1)
 

@@ -2,7 +2,7 @@
 
 The frequency-contrast proxy task rewards *any* periodic signal that scales with
 resampling, so a model trained on it follows periodic head motion inside the heart-rate
-band as readily as the pulse (FACTS.md; ``benchmarks/proof_selfsupervised.py``).  This
+band as readily as the pulse (docs/background.md; ``benchmarks/proof_selfsupervised.py``).  This
 view generator makes a second copy of each anchor clip that moves: every frame is shifted
 by a sub-pixel translation ``d(t) = a sin(2 pi f t + phi) (cos theta, sin theta)`` with,
 per sample, ``f`` drawn in ``band_bpm``, ``a ~ U[0, amplitude]`` (a fraction of the crop

@@ -31,7 +31,7 @@ shortcut won (issue 12: the small default collapsed onto a waveform set by the c
 length); :class:`pulsecl.testing.FixedWaveBackbone` is that model, and the tests check
 that the equal-length recipe penalises it while the other recipes reward it.
 
-What this implementation does differently from the reference code (FACTS.md, "Weak
+What this implementation does differently from the reference code (docs/background.md, "Weak
 points"), each switchable back for a comparison benchmark:
 
 * ``per_sample=True``: one factor per sample, ``r_i ~ U[factor_range]``, not one per batch.

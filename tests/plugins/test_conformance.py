@@ -18,6 +18,7 @@ from pulsecl.testing import (
     check_backbone,
     check_loss,
     check_sampler,
+    check_still_clip_is_flat,
     check_view_generator,
 )
 
@@ -46,6 +47,29 @@ def _build(kind: str, name: str):
 @pytest.mark.parametrize("name", _names("backbones"))
 def test_backbone_conforms(name):
     check_backbone(_build("backbones", name))
+
+
+@pytest.mark.parametrize("name", ["physnet", "tscan", "physformer_lite"])
+def test_builtin_backbones_give_a_still_clip_a_flat_output(name):
+    torch.manual_seed(0)
+    check_still_clip_is_flat(pulsecl.build("backbones", name, **SMALL[("backbones", name)]))
+
+
+@pytest.mark.parametrize("options", [{"time_padding": "zeros"}, {}])
+def test_the_flat_output_check_catches_zero_time_padding(options):
+    """PhysFormer-lite with zero padding fails (its attention spreads the clip's ends to
+    every token), as does the fixed-wave backbone; with its default it passes."""
+    torch.manual_seed(0)
+    net = pulsecl.build("backbones", "physformer_lite", channels=8, heads=2, norm="chromatic", **options)
+    if options:
+        with pytest.raises(ConformanceError, match="a still clip gave an output that moves"):
+            check_still_clip_is_flat(net)
+    else:
+        check_still_clip_is_flat(net)
+    from pulsecl.testing import FixedWaveBackbone
+
+    with pytest.raises(ConformanceError, match="depends on where a frame sits"):
+        check_still_clip_is_flat(FixedWaveBackbone())
 
 
 @pytest.mark.parametrize("name", _names("samplers"))

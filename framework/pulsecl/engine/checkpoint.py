@@ -15,9 +15,9 @@ one can never run code::
 Format 2 records every constructor option of the backbone and sampler, the defaults
 included (:func:`resolved_options`), so that a checkpoint rebuilds the model it was
 trained as when a later pulsecl changes a default.  Format 1 recorded only the options
-the config gave; the one default changed since is PhysNet's ``time_padding`` (``"zeros"``
-before, ``"replicate"`` now), so a format-1 PhysNet checkpoint without it is rebuilt with
-``"zeros"`` (:data:`FORMAT_1_DEFAULTS`).
+the config gave; the one default changed since is ``time_padding`` of PhysNet and
+PhysFormer-lite (``"zeros"`` before, ``"replicate"`` now), so a format-1 checkpoint of
+either without it is rebuilt with ``"zeros"`` (:data:`FORMAT_1_DEFAULTS`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,10 @@ from pulsecl.errors import CheckpointError
 FORMAT = "pulsecl-checkpoint"
 FORMAT_VERSION = 2
 #: Options a format-1 checkpoint left to a default that has changed since (module docstring).
-FORMAT_1_DEFAULTS: dict[str, dict[str, Any]] = {"physnet": {"time_padding": "zeros"}}
+FORMAT_1_DEFAULTS: dict[str, dict[str, Any]] = {
+    "physnet": {"time_padding": "zeros"},
+    "physformer_lite": {"time_padding": "zeros"},
+}
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "build_from_checkpoint", "resolved_options", "checkpoint_file", "load_checkpoint", "pickle_globals", "save_checkpoint"]
 

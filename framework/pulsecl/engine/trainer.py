@@ -512,10 +512,10 @@ class Trainer:
         return TrainResult(self.run_dir, self.epoch, self.step, self.best, interrupted, seconds=self._elapsed())
 
     def _run_epoch(self, stop: _StopFlag) -> bool:
-        from tqdm import tqdm
+        from pulsecl.progress import bar as progress_bar
 
         first = self.step - self.epoch * self.steps_per_epoch
-        bar = tqdm(
+        bar = progress_bar(
             total=self.steps_per_epoch, initial=first, desc=f"epoch {self.epoch + 1}/{self.config.train.epochs}",
             disable=not (self.progress and self.dist.is_main), unit="step", leave=False,
         )
