@@ -103,8 +103,8 @@ class ModelConfig:
     """Backbone and sampler."""
 
     backbone: str = "physnet"  # backbone plugin
-    # chromatic input: 12 vs 22 bpm MAE on periodic-motion clips, same on still clips
-    # (benchmarks/proof_selfsupervised.py); temporal is what docs/background.md found first.
+    # chromatic input normalisation; PhysNet's time padding is replicate by default (why,
+    # and the measurements behind both: docs/measurements.md, "Self-supervised training defaults").
     options: dict[str, Any] = field(default_factory=lambda: {"channels": 32, "norm": "chromatic"})
     sampler: str = "identity"  # sampler plugin (identity | saliency)
     sampler_options: dict[str, Any] = field(default_factory=dict)

@@ -353,7 +353,7 @@ def test_resume_drops_a_half_written_last_log_row(tiny_dataset, tmp_path):
     "tail", ["3", "3,", "2,3,0.12", "x,y,z,w\n", "2,3,0.1\n", "2,3,0.1,0.2,0.3\n", "2,2.5e"]
 )
 def test_truncate_csv_drops_malformed_rows_and_keeps_the_rest(tmp_path, tail):
-    from pulsecl.engine.trainer import _truncate_csv
+    from pulsecl.engine.runlog import truncate_csv as _truncate_csv
 
     path = tmp_path / "log.csv"
     path.write_text("epoch,step,loss,clips_per_s\r\n1,1,0.5,3.0\r\n1,2,0.4,3.1\r\n2,3,0.3,2.9\r\n" + tail)

@@ -10,12 +10,14 @@ states are saved with the model and optimiser, so resuming from ``last.pt`` cont
 exactly as an uninterrupted run would.  ``last.pt`` is written after every epoch and when
 training is interrupted (Ctrl-C stops at the end of the current step; a second Ctrl-C
 stops at once, still saving the state as of the last finished step).
+
+The pieces of a step (:class:`TrainingModule`, the losses, the config checks) are in
+:mod:`pulsecl.engine.step`; the run folder's CSV logs in :mod:`pulsecl.engine.runlog`;
+the collapse probe in :mod:`pulsecl.engine.probe`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import types
 import signal
@@ -37,7 +39,9 @@ from pulsecl.engine.checkpoint import load_checkpoint, resolved_options, save_ch
 from pulsecl.engine.clips import ClipSampler, Video, load_videos
 from pulsecl.engine.device import autocast, choose_device
 from pulsecl.errors import CheckpointError, ConfigError, DataError
-from pulsecl.io import append_text, write_json, write_text
+from pulsecl.io import write_json, write_text
+from pulsecl.engine.runlog import append_csv_rows, drop_orphan_logs, truncate_csv
+from pulsecl.engine.step import TrainingModule, build_losses, build_view, check_augment, extra_negatives
 from pulsecl.plugins import get_plugin_manager
 
 __all__ = ["TrainingModule", "Trainer", "TrainResult", "train"]
@@ -46,78 +50,6 @@ __all__ = ["TrainingModule", "Trainer", "TrainResult", "train"]
 def band_hz(config: Config) -> tuple[float, float]:
     lo, hi = config.signal.band_bpm
     return lo / 60.0, hi / 60.0
-
-
-class TrainingModule(nn.Module):
-    """Sampler + backbone + view generators: the forward pass of one training step.
-
-    ``forward(x, fs, generator)`` returns a dict of loss inputs:
-    contrastive: ``anchor_views``, ``positive_views``, ``negative_views`` (B, V, W),
-    ``signal`` (B, T) (the anchor) and ``negative`` (the negative branch);
-    supervised: ``signal`` (B, T).
-
-    ``x`` may be longer than the anchor: with ``clip_frames = T`` set and a proxy that
-    ``uses_context`` (equal-length negatives), ``x`` holds ``proxy.context_frames(T)``
-    frames, the anchor is its first T frames and the negatives are cut from all of it.
-
-    With an ``augment`` view generator: ``augment_on="copy"`` runs the sampler and
-    backbone on ``augment(x)`` for the first ``ceil(augment_fraction * B)`` anchors and
-    returns ``augmented`` (B', T) (one more backbone pass, for the invariance loss);
-    ``augment_on="negatives"`` cuts the negatives from the augmented context instead,
-    so the positive, made from a moving clip, must match the still anchor (no extra
-    pass, no ``augmented`` output).
-    """
-
-    def __init__(
-        self,
-        backbone: nn.Module,
-        sampler: nn.Module,
-        proxy=None,
-        windows=None,
-        augment=None,
-        augment_on: str = "copy",
-        augment_fraction: float = 1.0,
-    ):
-        super().__init__()
-        self.backbone = backbone
-        self.sampler = sampler
-        self.proxy = proxy
-        self.windows = windows
-        self.augment = augment
-        self.augment_on = augment_on
-        self.augment_fraction = float(augment_fraction)
-        self.clip_frames: int | None = None  # anchor length T; None = all of x
-
-    def forward(self, x: torch.Tensor, fs: torch.Tensor, generator: torch.Generator | None = None) -> dict:
-        t = self.clip_frames or x.shape[2]
-        uses_context = self.proxy is not None and bool(getattr(self.proxy, "uses_context", False))
-        clip = x[:, :, :t]  # (B, C, T, H, W), the anchor clip
-        augmented = None
-        if self.augment is not None and self.augment_on == "copy":
-            # before the anchor, so that a sampler's regularisation (which looks at its
-            # last call) sees the anchor clip
-            n = max(1, math.ceil(self.augment_fraction * x.shape[0]))
-            augmented = self.backbone(self.sampler(self.augment(clip[:n], fs[:n], generator=generator)))
-        if self.proxy is None:
-            out = {"signal": self.backbone(self.sampler(clip))}
-        else:
-            if uses_context:
-                context = None
-                if self.augment is not None and self.augment_on == "negatives":
-                    context = self.sampler(self.augment(x, fs, generator=generator))
-                seen = self.sampler(x)  # (B, C, T_c, H, W)
-                anchor = seen[:, :, :t]
-                branches = self.proxy(anchor, fs, self.backbone, generator=generator,
-                                      context=seen if context is None else context)
-            else:
-                branches = self.proxy(self.sampler(clip), fs, self.backbone, generator=generator)
-            views = self.windows(branches, generator=generator)
-            out = dict(views)
-            out["signal"] = branches["anchor"]
-            out["negative"] = branches["negative"]
-        if augmented is not None:
-            out["augmented"] = augmented
-        return out
 
 
 @dataclass
@@ -206,12 +138,12 @@ class Trainer:
         sampler = pulsecl.build("samplers", cfg.model.sampler, **cfg.model.sampler_options)
         proxy = windows = augment = None
         if not self.supervised:
-            proxy = _build_view("proxy_tasks", "proxy", cfg.views.proxy, cfg.views.proxy_options)
-            windows = _build_view("view_windows", "windows", cfg.views.windows, cfg.views.windows_options)
+            proxy = build_view("proxy_tasks", "proxy", cfg.views.proxy, cfg.views.proxy_options)
+            windows = build_view("view_windows", "windows", cfg.views.windows, cfg.views.windows_options)
             if cfg.views.augment:
-                augment = _build_view("augmentations", "augment", cfg.views.augment, cfg.views.augment_options)
-        self.losses = _build_losses(cfg).to(self.device)
-        _check_augment(cfg, augment, self.losses, self.supervised, proxy)
+                augment = build_view("augmentations", "augment", cfg.views.augment, cfg.views.augment_options)
+        self.losses = build_losses(cfg).to(self.device)
+        check_augment(cfg, augment, self.losses, self.supervised, proxy)
         self.module = TrainingModule(
             backbone, sampler, proxy, windows, augment,
             augment_on=cfg.views.augment_on, augment_fraction=cfg.views.augment_fraction,
@@ -320,8 +252,8 @@ class Trainer:
         self.best_epoch = int(state.get("best_epoch", 0))
         self.probe_row = dict(data.get("probe") or {})
         _restore_plugin_states(self.pm, state.get("plugins", {}))
-        _truncate_csv(self.run_dir / "log.csv", self.step)
-        _truncate_csv(self.run_dir / "epochs.csv", self.epoch, key="epoch")
+        truncate_csv(self.run_dir / "log.csv", self.step)
+        truncate_csv(self.run_dir / "epochs.csv", self.epoch, key="epoch")
 
     def _save(self, name: str, train_state: bool = True) -> None:
         if self.dist.is_main:
@@ -352,7 +284,7 @@ class Trainer:
             results = self.pm.hook.pulsecl_extra_negatives(
                 spectra=spectra["anchor"].detach(), freqs=freqs, step=self.step, groups=groups
             )
-            extra = _extra_negatives(results, self.device)
+            extra = extra_negatives(results, self.device)
             if extra is not None:
                 inputs["extra_negatives"], inputs["extra_negative_groups"] = extra
                 inputs["freqs"] = freqs
@@ -466,7 +398,7 @@ class Trainer:
         if self.resume:
             self._restore()
         elif self.dist.is_main:
-            _drop_orphan_logs(self.run_dir)
+            drop_orphan_logs(self.run_dir)
         if self.dist.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             write_text(self.run_dir / "config.toml", dump_toml(self.config))
@@ -591,111 +523,8 @@ class Trainer:
         return bool(budget) and self._elapsed() >= budget
 
     def _append_csv(self, name: str, rows: list[dict]) -> None:
-        if not rows or not self.dist.is_main:
-            return
-        path = self.run_dir / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        exists = path.exists()
-        fields = list(rows[0])
-        if exists:
-            with open(path, newline="") as fh:
-                header = next(csv.reader(fh), None)
-            fields = header or fields
-        buf = io.StringIO(newline="")
-        writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
-        if not exists:
-            writer.writeheader()
-        writer.writerows(rows)
-        append_text(path, buf.getvalue())  # all rows or none; a full disk is a StorageError
-
-
-def _build_losses(config: Config):
-    """The weighted losses of ``[loss]``, built through the registry.  A supervised run
-    needs a term that reads the reference pulse (``"target"`` in its ``requires``)."""
-    from pulsecl.engine.losses import combine, reads
-
-    losses = combine(dict(config.loss.weights), dict(config.loss.options))
-    if config.train.mode == "supervised" and not reads(losses, "target"):
-        raise ConfigError(
-            "train.mode = 'supervised' needs a supervised loss in [loss] weights (one that reads "
-            "the reference pulse), e.g. --set loss.weights='{neg_pearson = 1.0}'"
-        )
-    return losses
-
-
-def _build_view(kind: str, key: str, name: str, options: dict[str, Any]) -> Any:
-    """Build ``views.<key> = name`` from the table of ``kind``; a name that belongs to
-    another view stage says so (a proxy task given as the augmentation, say)."""
-    from pulsecl.registry import STAGE_KINDS
-
-    pm = get_plugin_manager()
-    if name not in pm.table(kind):
-        for other in STAGE_KINDS.values():
-            if other != kind and name in pm.table(other):
-                raise ConfigError(
-                    f"views.{key} = '{name}' is one of the {other.replace('_', ' ')}, not of the "
-                    f"{kind.replace('_', ' ')}; give one of: {', '.join(pm.components(kind)) or 'none'}"
-                    + (" (or '' for none)" if kind == "augmentations" else "")
-                )
-    return pm.build(kind, name, **dict(options))
-
-
-def _check_augment(config: Config, augment, losses, supervised: bool, proxy=None) -> None:
-    """An augmented branch costs a backbone pass: make one only when a loss reads it;
-    augmented negatives need a proxy that cuts them from a context."""
-    name = config.views.augment
-    readers = [n for n, m in losses.terms.items() if "augmented" in (getattr(m, "requires", ()) or ())]
-    if augment is not None:
-        if config.views.augment_on == "negatives":
-            if not getattr(proxy, "uses_context", False):
-                raise ConfigError(
-                    f"views.augment_on = 'negatives' cuts the negatives from the augmented video, but "
-                    f"views.proxy '{config.views.proxy}' with these options makes them from the anchor; "
-                    "use views.proxy_options = {equal_length = true} or views.augment_on = 'copy'"
-                )
-            if readers:
-                raise ConfigError(
-                    f"loss '{readers[0]}' compares the signal of an augmented copy, but views.augment_on = "
-                    "'negatives' makes none; remove it from loss.weights or set views.augment_on = 'copy'"
-                )
-            return
-        if "augmented" not in set(losses.requires) | set(losses.optional):
-            raise ConfigError(
-                f"views.augment = '{name}' makes an augmented copy of every clip that no loss "
-                "in [loss] weights reads; add invariance = 1.0 to loss.weights, set "
-                "views.augment_on = 'negatives', or set views.augment = ''"
-            )
-        return
-    if readers:
-        why = "supervised training makes none" if supervised else "views.augment is ''"
-        raise ConfigError(
-            f"loss '{readers[0]}' compares the signal of augmented clips, but {why}; remove it "
-            "from loss.weights" + ("" if supervised else " or set views.augment = 'motion'")
-        )
-
-
-def _extra_negatives(results, device) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """Concatenate the ``pulsecl_extra_negatives`` results: each a tensor (K, F), or a
-    tuple ``(spectra (K, F), groups (K,))``; groups default to -1 (no group: a negative
-    for every anchor).  Returns ``(spectra (sum K, F), groups (sum K,))`` or None."""
-    spectra, groups = [], []
-    for r in results:
-        if r is None:
-            continue
-        if isinstance(r, (tuple, list)):
-            e, g = r
-        else:
-            e, g = r, None
-        if e is None or e.numel() == 0:
-            continue
-        e = e.to(device)
-        spectra.append(e)
-        groups.append(
-            torch.full((e.shape[0],), -1, dtype=torch.long, device=device) if g is None else g.to(device, torch.long)
-        )
-    if not spectra:
-        return None
-    return torch.cat(spectra), torch.cat(groups)
+        if self.dist.is_main:
+            append_csv_rows(self.run_dir / name, rows)
 
 
 def _plugin_states(pm) -> dict[str, Any]:
@@ -712,54 +541,6 @@ def _restore_plugin_states(pm, states: dict[str, Any]) -> None:
         plugin = pm.get_plugin(name)
         if plugin is not None and hasattr(plugin, "load_state_dict"):
             plugin.load_state_dict(state)
-
-
-def _drop_orphan_logs(run_dir: Path) -> None:
-    """A fresh run in a folder without last.pt: log rows there are from a run killed
-    before its first checkpoint, and would be mixed with this run's.  Only files that
-    look like our logs (header ``epoch,step,...``) are removed."""
-    for name in ("log.csv", "epochs.csv"):
-        path = run_dir / name
-        try:
-            with open(path, newline="") as fh:
-                header = fh.readline()
-        except OSError:
-            continue
-        if header.startswith("epoch,step,"):
-            path.unlink()
-
-
-def _truncate_csv(path: Path, upto: int, key: str = "step") -> None:
-    """Drop log rows written after the checkpoint (they are replayed on resume).
-
-    A process killed while appending leaves a half-written last line; that row, and any
-    row whose fields do not match the header or whose ``key`` is not a number, is
-    dropped rather than failing the resume."""
-    if not path.exists():
-        return
-    with open(path, newline="") as fh:
-        text = fh.read()
-    if text and not text.endswith("\n"):
-        text = text[: text.rfind("\n") + 1]  # the last line was cut off mid-write
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    if not rows:
-        return
-    fields, keep = rows[0], []
-    for values in rows[1:]:
-        if len(values) != len(fields):
-            continue
-        row = dict(zip(fields, values))
-        try:
-            if int(float(row[key])) <= upto:
-                keep.append(row)
-        except (KeyError, ValueError):
-            continue
-    from pulsecl.io import atomic_write
-
-    with atomic_write(path, "w") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(keep)
 
 
 def train(config: Config, data, run_dir, resume: bool = False, **kwargs) -> TrainResult:

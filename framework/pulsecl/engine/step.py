@@ -1,0 +1,180 @@
+"""The computation of one training step, built from the config: the sampler, backbone
+and view stages as one module (:class:`TrainingModule`), the losses, and the checks that
+the chosen pieces fit together (an augmentation some loss reads, augmented negatives from
+a proxy that cuts them from a context).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from pulsecl.config import Config
+from pulsecl.errors import ConfigError
+from pulsecl.plugins import get_plugin_manager
+
+__all__ = ["TrainingModule", "build_losses", "build_view", "check_augment", "extra_negatives"]
+
+
+class TrainingModule(nn.Module):
+    """Sampler + backbone + view generators: the forward pass of one training step.
+
+    ``forward(x, fs, generator)`` returns a dict of loss inputs:
+    contrastive: ``anchor_views``, ``positive_views``, ``negative_views`` (B, V, W),
+    ``signal`` (B, T) (the anchor) and ``negative`` (the negative branch);
+    supervised: ``signal`` (B, T).
+
+    ``x`` may be longer than the anchor: with ``clip_frames = T`` set and a proxy that
+    ``uses_context`` (equal-length negatives), ``x`` holds ``proxy.context_frames(T)``
+    frames, the anchor is its first T frames and the negatives are cut from all of it.
+
+    With an ``augment`` view generator: ``augment_on="copy"`` runs the sampler and
+    backbone on ``augment(x)`` for the first ``ceil(augment_fraction * B)`` anchors and
+    returns ``augmented`` (B', T) (one more backbone pass, for the invariance loss);
+    ``augment_on="negatives"`` cuts the negatives from the augmented context instead,
+    so the positive, made from a moving clip, must match the still anchor (no extra
+    pass, no ``augmented`` output).
+    """
+
+    def __init__(
+        self,
+        backbone: nn.Module,
+        sampler: nn.Module,
+        proxy=None,
+        windows=None,
+        augment=None,
+        augment_on: str = "copy",
+        augment_fraction: float = 1.0,
+    ):
+        super().__init__()
+        self.backbone = backbone
+        self.sampler = sampler
+        self.proxy = proxy
+        self.windows = windows
+        self.augment = augment
+        self.augment_on = augment_on
+        self.augment_fraction = float(augment_fraction)
+        self.clip_frames: int | None = None  # anchor length T; None = all of x
+
+    def forward(self, x: torch.Tensor, fs: torch.Tensor, generator: torch.Generator | None = None) -> dict:
+        t = self.clip_frames or x.shape[2]
+        uses_context = self.proxy is not None and bool(getattr(self.proxy, "uses_context", False))
+        clip = x[:, :, :t]  # (B, C, T, H, W), the anchor clip
+        augmented = None
+        if self.augment is not None and self.augment_on == "copy":
+            # before the anchor, so that a sampler's regularisation (which looks at its
+            # last call) sees the anchor clip
+            n = max(1, math.ceil(self.augment_fraction * x.shape[0]))
+            augmented = self.backbone(self.sampler(self.augment(clip[:n], fs[:n], generator=generator)))
+        if self.proxy is None:
+            out = {"signal": self.backbone(self.sampler(clip))}
+        else:
+            if uses_context:
+                context = None
+                if self.augment is not None and self.augment_on == "negatives":
+                    context = self.sampler(self.augment(x, fs, generator=generator))
+                seen = self.sampler(x)  # (B, C, T_c, H, W)
+                anchor = seen[:, :, :t]
+                branches = self.proxy(anchor, fs, self.backbone, generator=generator,
+                                      context=seen if context is None else context)
+            else:
+                branches = self.proxy(self.sampler(clip), fs, self.backbone, generator=generator)
+            views = self.windows(branches, generator=generator)
+            out = dict(views)
+            out["signal"] = branches["anchor"]
+            out["negative"] = branches["negative"]
+        if augmented is not None:
+            out["augmented"] = augmented
+        return out
+
+
+def build_losses(config: Config):
+    """The weighted losses of ``[loss]``, built through the registry.  A supervised run
+    needs a term that reads the reference pulse (``"target"`` in its ``requires``)."""
+    from pulsecl.engine.losses import combine, reads
+
+    losses = combine(dict(config.loss.weights), dict(config.loss.options))
+    if config.train.mode == "supervised" and not reads(losses, "target"):
+        raise ConfigError(
+            "train.mode = 'supervised' needs a supervised loss in [loss] weights (one that reads "
+            "the reference pulse), e.g. --set loss.weights='{neg_pearson = 1.0}'"
+        )
+    return losses
+
+
+def build_view(kind: str, key: str, name: str, options: dict[str, Any]) -> Any:
+    """Build ``views.<key> = name`` from the table of ``kind``; a name that belongs to
+    another view stage says so (a proxy task given as the augmentation, say)."""
+    from pulsecl.registry import STAGE_KINDS
+
+    pm = get_plugin_manager()
+    if name not in pm.table(kind):
+        for other in STAGE_KINDS.values():
+            if other != kind and name in pm.table(other):
+                raise ConfigError(
+                    f"views.{key} = '{name}' is one of the {other.replace('_', ' ')}, not of the "
+                    f"{kind.replace('_', ' ')}; give one of: {', '.join(pm.components(kind)) or 'none'}"
+                    + (" (or '' for none)" if kind == "augmentations" else "")
+                )
+    return pm.build(kind, name, **dict(options))
+
+
+def check_augment(config: Config, augment, losses, supervised: bool, proxy=None) -> None:
+    """An augmented branch costs a backbone pass: make one only when a loss reads it;
+    augmented negatives need a proxy that cuts them from a context."""
+    name = config.views.augment
+    readers = [n for n, m in losses.terms.items() if "augmented" in (getattr(m, "requires", ()) or ())]
+    if augment is not None:
+        if config.views.augment_on == "negatives":
+            if not getattr(proxy, "uses_context", False):
+                raise ConfigError(
+                    f"views.augment_on = 'negatives' cuts the negatives from the augmented video, but "
+                    f"views.proxy '{config.views.proxy}' with these options makes them from the anchor; "
+                    "use views.proxy_options = {equal_length = true} or views.augment_on = 'copy'"
+                )
+            if readers:
+                raise ConfigError(
+                    f"loss '{readers[0]}' compares the signal of an augmented copy, but views.augment_on = "
+                    "'negatives' makes none; remove it from loss.weights or set views.augment_on = 'copy'"
+                )
+            return
+        if "augmented" not in set(losses.requires) | set(losses.optional):
+            raise ConfigError(
+                f"views.augment = '{name}' makes an augmented copy of every clip that no loss "
+                "in [loss] weights reads; add invariance = 1.0 to loss.weights, set "
+                "views.augment_on = 'negatives', or set views.augment = ''"
+            )
+        return
+    if readers:
+        why = "supervised training makes none" if supervised else "views.augment is ''"
+        raise ConfigError(
+            f"loss '{readers[0]}' compares the signal of augmented clips, but {why}; remove it "
+            "from loss.weights" + ("" if supervised else " or set views.augment = 'motion'")
+        )
+
+
+def extra_negatives(results, device) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Concatenate the ``pulsecl_extra_negatives`` results: each a tensor (K, F), or a
+    tuple ``(spectra (K, F), groups (K,))``; groups default to -1 (no group: a negative
+    for every anchor).  Returns ``(spectra (sum K, F), groups (sum K,))`` or None."""
+    spectra, groups = [], []
+    for r in results:
+        if r is None:
+            continue
+        if isinstance(r, (tuple, list)):
+            e, g = r
+        else:
+            e, g = r, None
+        if e is None or e.numel() == 0:
+            continue
+        e = e.to(device)
+        spectra.append(e)
+        groups.append(
+            torch.full((e.shape[0],), -1, dtype=torch.long, device=device) if g is None else g.to(device, torch.long)
+        )
+    if not spectra:
+        return None
+    return torch.cat(spectra), torch.cat(groups)

@@ -1,0 +1,76 @@
+"""The model pulsecl ships, ``pulsecl-small`` (framework/pulsecl/pretrained/): it is there,
+small, carries its card, reads the heart rate put into a synthetic video, and its output
+depends on its input on real skin video (not the collapse of issue 12)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import pulsecl
+from pulsecl.cli import main
+
+NAME = "pulsecl-small"
+REAL = Path(__file__).resolve().parents[1] / "data" / "bias-eval" / "Data"
+
+
+@pytest.fixture(scope="module")
+def model():
+    from pulsecl.models import load_model
+
+    return load_model(NAME)
+
+
+def test_it_ships_with_its_card_and_is_small():
+    from pulsecl.models import list_models
+
+    (m,) = [m for m in list_models() if m.name == NAME]
+    assert m.path.stat().st_size < 5e6
+    card = m.card.read_text(encoding="utf-8")
+    for section in ("## Data", "## Recipe", "## Figures", "## Not good for"):
+        assert section in card, section
+    assert "MIT" in card and "real" in m.summary.lower()
+
+
+def test_it_was_trained_without_labels_and_is_not_collapsed(model):
+    from pulsecl.engine.checkpoint import load_checkpoint
+
+    data = load_checkpoint(model.path)
+    assert data["config"]["train"]["mode"] == "contrastive"
+    assert data["collapsed"] is False and data["train_state"] is None
+    assert data["model"]["options"]["time_padding"] == "replicate"
+
+
+def test_it_reads_the_heart_rate_put_into_a_synthetic_video(videos):
+    video = videos["light-30fps"]
+    result = pulsecl.predict(str(video.path), model=NAME, progress=False)
+    assert result.hr_bpm == pytest.approx(video.hr_bpm, abs=3.0)
+    assert result.checkpoint == NAME
+
+
+def test_its_pulse_on_a_real_patch_is_not_its_pulse_on_noise_or_grey(model):
+    """The collapse probe on a real skin patch: |r| with the output for uniform noise
+    below 0.5 (issue 12's limit), and a grey clip gives a flat output."""
+    from pulsecl.config import PreprocessConfig
+    from pulsecl.engine.probe import collapse_probe
+    from pulsecl.video import iter_crops
+
+    clips = []
+    for name in ("video10_forehead.avi", "video1_leftcheek.avi"):
+        blocks = [b for b, _ in iter_crops(str(REAL / name), PreprocessConfig(roi="full", size=32))]
+        frames = np.concatenate(blocks)
+        start = (len(frames) - model.clip_frames) // 2
+        clips.append(frames[start : start + model.clip_frames])
+    with torch.no_grad():
+        probe = collapse_probe(lambda x: model.net(x), clips)
+        grey = model.net(torch.full((1, 3, model.clip_frames, 32, 32), 0.5))[0]
+    assert probe.noise_r < 0.5 and not probe.collapsed
+    assert float(grey.max() - grey.min()) < 1e-4
+
+
+def test_predict_cli_by_name(videos, capsys):
+    assert main(["predict", str(videos["light-30fps"].path), "--model", NAME, "--no-progress"]) == 0
+    assert NAME in capsys.readouterr().out
