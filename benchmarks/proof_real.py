@@ -64,6 +64,8 @@ def recipes(budget: float) -> dict[str, list[str]]:
     variance = [f"loss.weights={{{weights}, variance = 1.0}}"]
     band = "band_bpm = [45.0, 150.0]"
     return {
+        "pulsecl default": [*common],  # whatever the config's defaults are
+        "default, zero time padding": [*common, "model.options={channels = 32, norm = 'chromatic', time_padding = 'zeros'}"],
         "old default (cropped negatives)": [
             *common, "views.proxy_options={crop_negatives = true}", "views.augment='motion'",
             "views.augment_on='copy'", f"loss.weights={{{weights}, invariance = 1.0}}",

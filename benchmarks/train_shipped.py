@@ -5,7 +5,8 @@ read in training.  The training videos:
 
 * synthetic faces rendered here (``pulsecl.synthetic.generate``): ``--n-synthetic``
   30-s clips at 320x240, half with the default nuisances plus periodic head motion and
-  half with the ``realistic`` preset (real-camera noise levels, SNR about -5.6 dB), heart
+  half with the ``realistic`` preset (skin patches at real-camera noise levels, SNR about
+  -5.6 dB, read with the whole frame as the skin region), heart
   rates 50-150 bpm, their labels deleted before training;
 * the real dev patches (``../shared/realdata/bias-eval-dev``, 31 skin-patch videos of 13
   subjects, MIT licence), whole frame as the skin region, labels never read.
@@ -22,7 +23,8 @@ Usage::
     python benchmarks/train_shipped.py --out /tmp/ship --budget 900
     python benchmarks/train_shipped.py --out /tmp/ship --budget 900 --install pulsecl-small
 
-``--install NAME`` copies the chosen checkpoint (``best.pt``, else ``last.pt``), without
+``--from CHECKPOINT`` skips the training and evaluates (and with ``--install``
+installs) that checkpoint instead.  ``--install NAME`` copies the chosen checkpoint (``best.pt``, else ``last.pt``), without
 its optimiser state, to ``framework/pulsecl/pretrained/NAME.pt``; the model card
 ``NAME.md`` beside it is written by hand from the figures printed here.
 """
@@ -79,6 +81,8 @@ def main() -> int:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config overrides")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--install", metavar="NAME", help="install the checkpoint as shipped model NAME")
+    p.add_argument("--from", dest="source", metavar="CHECKPOINT",
+                   help="evaluate (and install) this checkpoint instead of training one")
     args = p.parse_args()
 
     import torch
@@ -96,9 +100,10 @@ def main() -> int:
     paths = make_synthetic(out, args.n_synthetic, args.n_test)
     cache = f"data.cache='{out / 'cache'}'"
     synth_cfg = load_config(None, [cache, "data.exclude=[]"])
-    videos = []
-    for name in ("train-motion", "train-realistic"):
-        videos += load_videos(synth_cfg, paths[name], labels=False)
+    # the realistic preset renders skin patches, not faces: the whole frame is the skin
+    patch_cfg = load_config(None, [cache, "data.exclude=[]", "preprocess.roi='full'"])
+    videos = load_videos(synth_cfg, paths["train-motion"], labels=False)
+    videos += load_videos(patch_cfg, paths["train-realistic"], labels=False)
     real = []
     if not args.no_real:
         real_cfg = load_config(None, [cache, "data.exclude=[]", "data.dataset='bias-eval'", "preprocess.roi='full'"])
@@ -106,21 +111,29 @@ def main() -> int:
     print(f"training on {len(videos)} synthetic and {len(real)} real videos, {args.budget:g} s", flush=True)
 
     run_dir = out / "run"
+    if args.source:
+        from pulsecl.engine.checkpoint import checkpoint_file
+
+        run_dir = Path(args.source) if Path(args.source).is_dir() else Path(args.source).parent
+        chosen = checkpoint_file(args.source)
     config = load_config(None, [cache, "data.exclude=[]", f"train.time_budget_s={args.budget}", "train.epochs=100000",
                                 "train.steps_per_epoch=10", f"train.seed={args.seed}", *args.set])
-    if not (run_dir / "done.json").exists():
+    if not args.source and not (run_dir / "done.json").exists():
         shutil.rmtree(run_dir, ignore_errors=True)
         t0 = time.perf_counter()
         res = train(config, paths["train-motion"], run_dir, progress=False, log=print, videos=videos + real)
         (run_dir / "done.json").write_text(json.dumps({"steps": res.steps, "seconds": round(time.perf_counter() - t0, 1)}))
-    done = json.loads((run_dir / "done.json").read_text())
-    chosen = run_dir / ("best.pt" if (run_dir / "best.pt").exists() else "last.pt")
+    if args.source:
+        done = {"from": str(chosen)}
+    else:
+        done = json.loads((run_dir / "done.json").read_text())
+        chosen = run_dir / ("best.pt" if (run_dir / "best.pt").exists() else "last.pt")
 
     model = load_model(chosen)
-    test_cfg = load_config(None, ["data.exclude=[]", cache])
     results = {"train": {**done, "checkpoint": chosen.name, "synthetic_videos": len(videos), "real_videos": len(real)}}
     print("\n| set | method | MAE | RMSE | r | within 5 |\n|---|---|---|---|---|---|")
     for name in ("still", "motion", "realistic"):
+        test_cfg = patch_cfg if name == "realistic" else synth_cfg
         test = load_videos(test_cfg, paths[name], labels=True)
         for label, fn in (("model", lambda v: model_pulse(model, v, test_cfg)),
                           ("POS", lambda v: classical_pulse("pos", v)), ("CHROM", lambda v: classical_pulse("chrom", v))):

@@ -73,3 +73,27 @@ def test_a_checkpoint_gives_one_heart_rate_on_every_route(dataset, tmp_path, mak
     video = dataset / "subject1" / "vid.avi"
     hr = _routes(video, dataset, tmp_path, checkpoint=make_checkpoint())
     assert max(hr.values()) - min(hr.values()) < 1e-3, hr
+
+
+def test_predict_and_evaluate_refuse_a_two_second_clip_by_one_rule():
+    """Issue 14: evaluate gave 103.8 bpm for a 2-s clip that predict refused.  Both now
+    go through the one analysis, which needs 3 s for a band down to 40 bpm."""
+    import numpy as np
+
+    import pulsecl
+    from pulsecl.config import Config
+    from pulsecl.engine.clips import Video
+    from pulsecl.engine.evaluate import score_pulse
+    from pulsecl.errors import SignalError
+
+    fs, n = 30.0, 60
+    t = np.arange(n) / fs
+    frames = np.full((n, 8, 8, 3), 128.0)
+    frames[..., 1] += 10 * np.sin(2 * np.pi * 1.5 * t)[:, None, None]
+    frames = frames.astype(np.uint8)
+    rule = r"60 frames \(2\.0 s at 30 fps\) are too few for a heart rate down to 40 bpm; give at least 3\.0 s"
+    with pytest.raises(SignalError, match=rule):
+        pulsecl.predict(frames, fs=fs, method="green", roi="full")
+    video = Video("short", "s", frames, t, fs)
+    with pytest.raises(SignalError, match="video 'short': " + rule):
+        score_pulse(np.sin(2 * np.pi * 1.5 * t), video, Config())

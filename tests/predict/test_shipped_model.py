@@ -14,7 +14,7 @@ import pulsecl
 from pulsecl.cli import main
 
 NAME = "pulsecl-small"
-REAL = Path(__file__).resolve().parents[1] / "data" / "bias-eval" / "Data"
+REAL = Path(__file__).resolve().parents[1] / "data" / "bias-eval" / "Data" / "India"
 
 
 @pytest.fixture(scope="module")
