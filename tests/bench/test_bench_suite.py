@@ -31,7 +31,7 @@ def test_quick_trains_the_small_default_on_unlabelled_data_beside_three_classica
                                                          for m in ("self-supervised/s0", "POS", "CHROM", "GREEN"))
     assert suite.datasets["motion"].synthetic["periodic_motion"] == 0.03  # nodding inside the band
     assert suite.datasets["realistic"].synthetic["preset"] == "realistic" and "preprocess.roi=full" in suite.datasets["realistic"].set
-    assert suite.methods["self-supervised"].min_steps == 150
+    assert suite.methods["self-supervised"].min_steps == 60
     assert [suite.methods[m].method for m in ("POS", "CHROM", "GREEN")] == ["pos", "chrom", "green"]
     config = recipe_config(suite, "self-supervised", 0, Path("/data"), Path("/out"))
     assert config.train.mode == "contrastive"  # the trainer never reads labels in this mode

@@ -45,10 +45,16 @@ def test_published_size_and_the_small_default():
 
 def test_builds_from_the_default_and_paper_model_options():
     """`pulsecl train --set model.backbone=tscan` passes the default's options
-    (channels 32, chromatic norm); the paper preset's (64, zscore, dropout 0) work too."""
-    for options in (Config().model.options, load_config("paper").model.options):
-        net = pulsecl.build("backbones", "tscan", **options)
-        assert net(video((1, 3, 20, 16, 16))).shape == (1, 20)
+    (channels 32, chromatic norm). The paper preset's are PhysNet's, zero time padding
+    included, which TS-CAN (no temporal convolution to pad) does not take: a one-line
+    config error naming the option."""
+    net = pulsecl.build("backbones", "tscan", **Config().model.options)
+    assert net(video((1, 3, 20, 16, 16))).shape == (1, 20)
+    paper = dict(load_config("paper").model.options)
+    with pytest.raises(pulsecl.ConfigError, match="backbones 'tscan' has no option 'time_padding'"):
+        pulsecl.build("backbones", "tscan", **paper)
+    paper.pop("time_padding")
+    assert pulsecl.build("backbones", "tscan", **paper)(video((1, 3, 20, 16, 16))).shape == (1, 20)
 
 
 @pytest.mark.parametrize("attention", ATTENTIONS)
