@@ -299,18 +299,10 @@ class FrequencyViews:
                 f"{have}: pass context= (the trainer draws context_frames(T) frames) or set "
                 "equal_length = false"
             )
-        u = torch.rand(b, generator=generator, dtype=torch.float64)
-        starts = torch.floor(u * (have - spans + 1).double()).long()  # (B,), window starts
-        x_n = torch.cat([
-            resample_video(context[i : i + 1, :, s : s + n], t, antialias=self.antialias)
-            for i, (s, n) in enumerate(zip(starts.tolist(), spans.tolist()))
-        ])  # (B, C, T, H, W), pulse r_i times faster
+        starts, x_n = self._windows(context, spans, have, t, generator)  # x_n (B, C, T, H, W), pulse r_i times faster
         y = _run(model, torch.cat([x, x_n.to(x.dtype)]), "anchor + equal-length negative")  # (2B, T)
         anchor, negative = y[:b], y[b:]
-        positive = [
-            resample_signal(negative[i : i + 1], n, antialias=self.antialias)[0]  # (T_i,)
-            for i, n in enumerate(spans.tolist())
-        ]
+        positive = self._stretched(negative, spans)
         return {
             "anchor": anchor,
             "positive": positive,
@@ -320,6 +312,29 @@ class FrequencyViews:
             "context_starts": starts.to(x.device),
             "fs": fs,
         }
+
+    def _windows(
+        self, source: torch.Tensor, spans: torch.Tensor, have: int | torch.Tensor, length: int,
+        generator: torch.Generator | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """A window of ``spans[i]`` frames at a random start within the first ``have``
+        frames of each sample of ``source``, resampled to ``length`` frames: the window
+        starts (B,) and the clips (B, C, length, H, W)."""
+        u = torch.rand(source.shape[0], generator=generator, dtype=torch.float64)
+        starts = torch.floor(u * (have - spans + 1).double()).long()  # (B,)
+        clips = torch.cat([
+            resample_video(source[i : i + 1, :, s : s + n], length, antialias=self.antialias)
+            for i, (s, n) in enumerate(zip(starts.tolist(), spans.tolist()))
+        ])
+        return starts, clips
+
+    def _stretched(self, negative: torch.Tensor, spans: torch.Tensor) -> list[torch.Tensor]:
+        """Each negative signal resampled back to its window's ``spans[i]`` frames: the
+        positives (T_i,), at the anchor's rate."""
+        return [
+            resample_signal(negative[i : i + 1], n, antialias=self.antialias)[0]
+            for i, n in enumerate(spans.tolist())
+        ]
 
     def _cropped(
         self,
@@ -333,18 +348,10 @@ class FrequencyViews:
         b, t = x.shape[0], x.shape[2]
         length = max(1, int(round(t / float(r.max()))))  # L, common to every negative
         spans = torch.round(length * r).long().clamp(max=t)  # (B,), T_i anchor frames
-        u = torch.rand(b, generator=generator, dtype=torch.float64)
-        starts = torch.floor(u * (t - spans + 1).double()).long()  # (B,), window starts
-        x_n = torch.cat([
-            resample_video(x[i : i + 1, :, s : s + n], length, antialias=self.antialias)
-            for i, (s, n) in enumerate(zip(starts.tolist(), spans.tolist()))
-        ])  # (B, C, L, H, W)
+        starts, x_n = self._windows(x, spans, t, length, generator)  # x_n (B, C, L, H, W)
         anchor = _run(model, x, "anchor")  # (B, T)
         negative = _run(model, x_n, "negative")  # (B, L), one call
-        positive = [
-            resample_signal(negative[i : i + 1], n, antialias=self.antialias)[0]  # (T_i,)
-            for i, n in enumerate(spans.tolist())
-        ]
+        positive = self._stretched(negative, spans)
         return {
             "anchor": anchor,
             "positive": positive,
