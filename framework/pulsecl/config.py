@@ -129,7 +129,9 @@ class ViewsConfig:
     # augment_on: "copy" = an augmented copy of the anchor clips, one more backbone pass,
     # compared with the anchor by the invariance loss; "negatives" = the negatives are cut
     # from the augmented video (no extra pass; the contrast itself asks the moving
-    # negative for the still anchor's pulse; needs an equal-length proxy).
+    # negative for the still anchor's pulse; needs an equal-length proxy); "anchor" = the
+    # anchor clip is moved and the negatives are cut from the still video (no extra pass;
+    # the moving anchor must match the positive made from still frames; equal-length proxy).
     augment_on: str = "copy"
     augment_fraction: float = 1.0  # share of the batch that gets an augmented copy (augment_on = "copy")
 
@@ -441,8 +443,8 @@ def validate(config: Config) -> None:
         )
     if config.data.sampling not in ("uniform", "subjects"):
         raise ConfigError(f"data.sampling = '{config.data.sampling}': use 'uniform' or 'subjects'")
-    if config.views.augment_on not in ("copy", "negatives"):
-        raise ConfigError(f"views.augment_on = '{config.views.augment_on}': use 'copy' or 'negatives'")
+    if config.views.augment_on not in ("copy", "negatives", "anchor"):
+        raise ConfigError(f"views.augment_on = '{config.views.augment_on}': use 'copy', 'negatives' or 'anchor'")
     if not 0.0 < config.views.augment_fraction <= 1.0:
         raise ConfigError(
             f"views.augment_fraction = {config.views.augment_fraction}: give the share of the batch "

@@ -512,9 +512,33 @@ def test_augmented_negatives_cost_no_extra_pass_and_keep_the_anchor_still():
     assert not torch.allclose(call[4:], again.seen[0][4:], atol=1e-3)  # they do move
 
 
+def test_moving_anchor_costs_no_extra_pass_and_keeps_the_negatives_still():
+    module, backbone, proxy = _module(augment_on="anchor")
+    x = torch.rand(4, 3, 96, 8, 8, generator=torch.Generator().manual_seed(1))
+    fs = torch.full((4,), 30.0)
+    out = module(x, fs, torch.Generator().manual_seed(2))
+    (call,) = backbone.seen  # one backbone call: anchors + negatives
+    assert "augmented" not in out and call.shape == (8, 3, 64, 8, 8)
+    # redo the draws in the same order: the anchor's motion first, then the proxy's
+    g = torch.Generator().manual_seed(2)
+    moved = module.augment(x[:, :, :64], fs, generator=g)
+    assert torch.allclose(call[:4], moved, atol=1e-6)
+    assert not torch.allclose(call[:4], x[:, :, :64], atol=1e-3)  # the anchors do move
+    still = Recorder()
+    proxy(moved, fs, still, generator=g, context=x)  # negatives cut from the still context
+    assert torch.allclose(call[4:], still.seen[0][4:], atol=1e-6)
+
+
 @pytest.mark.parametrize(
     "overrides, message",
     [
+        (
+            ["views.augment_on='anchor'", "views.proxy_options={crop_negatives = true}",
+             "loss.weights={mvtl = 1.0}"],
+            "views.augment_on = 'anchor' moves the anchor and cuts the negatives from the still video, but "
+            "views.proxy 'frequency' with these options makes them from the anchor; use views.proxy_options = "
+            "{equal_length = true} or views.augment_on = 'copy'",
+        ),
         (
             ["views.augment_on='negatives'"],
             "loss 'invariance' compares the signal of an augmented copy, but views.augment_on = "

@@ -72,7 +72,7 @@ def test_a_classical_method_gives_one_heart_rate_on_every_route(dataset, tmp_pat
 def test_a_checkpoint_gives_one_heart_rate_on_every_route(dataset, tmp_path, make_checkpoint):
     video = dataset / "subject1" / "vid.avi"
     hr = _routes(video, dataset, tmp_path, checkpoint=make_checkpoint())
-    assert max(hr.values()) - min(hr.values()) < 1e-3, hr
+    assert max(hr.values()) - min(hr.values()) < 0.01, hr  # live streams its crops: float rounding differs by machine (0.002 seen)
 
 
 def test_predict_and_evaluate_refuse_a_two_second_clip_by_one_rule():

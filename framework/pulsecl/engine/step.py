@@ -36,7 +36,9 @@ class TrainingModule(nn.Module):
     returns ``augmented`` (B', T) (one more backbone pass, for the invariance loss);
     ``augment_on="negatives"`` cuts the negatives from the augmented context instead,
     so the positive, made from a moving clip, must match the still anchor (no extra
-    pass, no ``augmented`` output).
+    pass, no ``augmented`` output); ``augment_on="anchor"`` moves the anchor clip and
+    cuts the negatives from the still context, so the moving anchor must match the
+    positive made from still frames (no extra pass, no ``augmented`` output).
     """
 
     def __init__(
@@ -78,6 +80,9 @@ class TrainingModule(nn.Module):
                     context = self.sampler(self.augment(x, fs, generator=generator))
                 seen = self.sampler(x)  # (B, C, T_c, H, W)
                 anchor = seen[:, :, :t]
+                if self.augment is not None and self.augment_on == "anchor":
+                    # last, so that a sampler's regularisation sees the anchor clip
+                    anchor = self.sampler(self.augment(clip, fs, generator=generator))
                 branches = self.proxy(anchor, fs, self.backbone, generator=generator,
                                       context=seen if context is None else context)
             else:
@@ -128,17 +133,20 @@ def check_augment(config: Config, augment, losses, supervised: bool, proxy=None)
     name = config.views.augment
     readers = [n for n, m in losses.terms.items() if "augmented" in (getattr(m, "requires", ()) or ())]
     if augment is not None:
-        if config.views.augment_on == "negatives":
+        on = config.views.augment_on
+        if on in ("negatives", "anchor"):
             if not getattr(proxy, "uses_context", False):
+                what = ("cuts the negatives from the augmented video" if on == "negatives" else
+                        "moves the anchor and cuts the negatives from the still video")
                 raise ConfigError(
-                    f"views.augment_on = 'negatives' cuts the negatives from the augmented video, but "
-                    f"views.proxy '{config.views.proxy}' with these options makes them from the anchor; "
-                    "use views.proxy_options = {equal_length = true} or views.augment_on = 'copy'"
+                    f"views.augment_on = '{on}' {what}, but views.proxy '{config.views.proxy}' with these "
+                    "options makes them from the anchor; use views.proxy_options = {equal_length = true} "
+                    "or views.augment_on = 'copy'"
                 )
             if readers:
                 raise ConfigError(
                     f"loss '{readers[0]}' compares the signal of an augmented copy, but views.augment_on = "
-                    "'negatives' makes none; remove it from loss.weights or set views.augment_on = 'copy'"
+                    f"'{on}' makes none; remove it from loss.weights or set views.augment_on = 'copy'"
                 )
             return
         if "augmented" not in set(losses.requires) | set(losses.optional):
