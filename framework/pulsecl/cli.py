@@ -78,9 +78,43 @@ def _add_global_options(parser: argparse.ArgumentParser, seen: set[int] | None =
             _add_global_options(sub, seen)
 
 
+#: Commands after which :func:`run` ends the process at once (see there).
+QUICK_EXIT_COMMANDS = frozenset({"predict"})
+_last_command: str | None = None
+
+
+def run() -> None:
+    """The ``pulsecl`` console command and ``python -m pulsecl``: :func:`main`, then exit.
+
+    After a command in :data:`QUICK_EXIT_COMMANDS` the process ends with ``os._exit``
+    once its outputs are written and closed and stdout, stderr and logging are flushed:
+    the interpreter's own teardown with torch loaded takes about half a second
+    (``benchmarks/predict_speed.py``), a third of the time of a short ``predict``.  Any
+    other command, or one that leaves a non-daemon thread running, exits the ordinary
+    way (atexit handlers run)."""
+    import os
+    import threading
+
+    code = main()
+    others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    if _last_command in QUICK_EXIT_COMMANDS and not others:
+        import logging
+
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # a closed pipe: nothing more can be said
+                pass
+        os._exit(code)
+    sys.exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    global _last_command
     parser = build_parser()
     args = parser.parse_args(argv)
+    _last_command = args.command
     if args.command is None:
         parser.print_help()
         return 0
@@ -118,4 +152,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

@@ -158,3 +158,74 @@ def test_a_confident_answer_prints_no_warning(videos, capsys):
     assert main(["predict", str(videos["light-30fps"].path), "--no-progress"]) == 0
     captured = capsys.readouterr()
     assert "bpm, high confidence" in captured.out and "low confidence" not in captured.err
+
+
+def test_threads_apply_to_the_model_and_are_restored(videos, make_checkpoint, tmp_path, capsys, monkeypatch):
+    import torch
+
+    import pulsecl.extractors
+
+    seen = []
+    feed = pulsecl.extractors.ModelPulse.feed
+
+    def spy(self, crops, ts):
+        seen.append(torch.get_num_threads())
+        return feed(self, crops, ts)
+
+    monkeypatch.setattr(pulsecl.extractors.ModelPulse, "feed", spy)
+    before = torch.get_num_threads()
+    video, ck = str(videos["light-15fps"].path), str(make_checkpoint())
+    assert main(["predict", video, "--checkpoint", ck, "--threads", "3", "--no-progress"]) == 0
+    assert set(seen) == {3} and torch.get_num_threads() == before
+    video = str(videos["light-15fps"].path)
+    _fails(["predict", video, "--checkpoint", ck, "--threads", "0"], capsys, "--threads 0: give a positive number of threads")
+    _fails(["predict", video, "--threads", "2"], capsys, "--threads is for --checkpoint or --model")
+
+
+@pytest.mark.parametrize("cpus, expected", [({0, 1, 2, 3}, 3), ({0, 1}, 1), ({0}, 1)])
+def test_the_default_model_threads_leave_a_core_to_the_reader(monkeypatch, cpus, expected):
+    import os
+
+    from pulsecl.commands.predict import model_threads
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: cpus, raising=False)
+    assert model_threads(None) == expected
+    assert model_threads(5) == 5
+
+
+def _entry(tmp_path, argv, marker):
+    """Run pulsecl's console entry point in a fresh process with an atexit handler that
+    writes ``marker``; (exit status, stdout)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import atexit, sys\n"
+        f"atexit.register(lambda: open({str(marker)!r}, 'w').write('ran'))\n"
+        f"sys.argv = ['pulsecl', *{list(argv)!r}]\n"
+        "from pulsecl.cli import run\n"
+        "run()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    return done.returncode, done.stdout
+
+
+def test_predict_ends_the_process_at_once_with_its_outputs_written(videos, tmp_path):
+    video = videos["light-15fps"]
+    out = tmp_path / "out"
+    marker = tmp_path / "atexit"
+    rc, stdout = _entry(tmp_path, ["predict", str(video.path), "--out", str(out), "--no-progress"], marker)
+    assert rc == 0
+    hr = float(stdout.split(": ", 1)[1].split(" bpm")[0])
+    assert abs(hr - video.hr_bpm) < 3.0  # the printed line survived the quick exit
+    assert sorted(p.name for p in out.iterdir()) == ["hr.csv", "plot.png", "pulse.csv", "summary.json"]
+    assert json.loads((out / "summary.json").read_text())["hr_bpm"] == pytest.approx(hr, abs=0.06)
+    assert not marker.exists()  # os._exit: the interpreter's teardown was skipped
+    rc, _ = _entry(tmp_path, ["predict", str(tmp_path / "missing.avi")], marker)
+    assert rc == 2 and not marker.exists()
+
+
+def test_other_commands_exit_the_ordinary_way(tmp_path):
+    marker = tmp_path / "atexit"
+    rc, stdout = _entry(tmp_path, ["config", "presets"], marker)
+    assert rc == 0 and stdout and marker.read_text() == "ran"

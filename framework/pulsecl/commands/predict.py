@@ -45,6 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", default=None, help="post-processing preset (signal.preset)")
     p.add_argument("--fs", type=float, default=None, help="frame rate in Hz, for sources that do not carry one")
     p.add_argument("--device", default=None, help="torch device for --checkpoint/--model (auto, cpu, cuda)")
+    p.add_argument("--threads", type=int, metavar="N", default=None,
+                   help="CPU threads for the model of --checkpoint/--model (default: one fewer than the CPUs, "
+                   "at least 1, as the video is decoded in a thread of its own)")
     p.add_argument("--duration", type=float, metavar="S", default=None, help="--camera: stop after S seconds")
     p.add_argument("--config", metavar="FILE", default=None, help="TOML config file or preset")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", dest="overrides",
@@ -64,6 +67,27 @@ def _options(args: argparse.Namespace) -> dict:
     }
 
 
+def model_threads(requested: int | None) -> int:
+    """Torch's CPU threads for a model in ``predict``: ``requested``, else one fewer than
+    the CPUs this process may use (at least 1).  The video is decoded in a reader thread
+    and cropped in the main thread; a model using every core competes with both (on 2
+    cores, 1 torch thread took about 0.3 s less end to end than 2 on a 30-s video;
+    ``docs/measurements.md``)."""
+    import os
+
+    from pulsecl.errors import ConfigError
+
+    if requested is not None:
+        if requested < 1:
+            raise ConfigError(f"--threads {requested}: give a positive number of threads")
+        return int(requested)
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, cpus - 1)
+
+
 def run(args: argparse.Namespace) -> int:
     from pulsecl.errors import ConfigError
 
@@ -71,17 +95,21 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("give a VIDEO or --camera N (one of the two)")
     if args.duration is not None and args.camera is None:
         raise ConfigError("--duration is for --camera; a video is read to its end")
+    if args.threads is not None and args.checkpoint is None and args.model is None:
+        raise ConfigError("--threads is for --checkpoint or --model; a classical method runs in one thread")
+    threads = model_threads(args.threads)
     options = _options(args)
-    if args.camera is not None:
-        from pulsecl.live import live
+    before = None
+    if args.checkpoint is not None or args.model is not None:
+        import torch
 
-        result = live(args.camera, fs=args.fs, method=args.method, checkpoint=args.checkpoint, model=args.model,
-                      duration=args.duration, **options)
-    else:
-        from pulsecl.predictor import predict
-
-        result = predict(args.video, fs=args.fs, method=args.method, checkpoint=args.checkpoint, model=args.model,
-                         progress=not args.no_progress, **options)
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
+    try:
+        result = _predict(args, options)
+    finally:
+        if before is not None:  # main() may be called again in this process (tests, notebooks)
+            torch.set_num_threads(before)
     # The heart rate first: a file that cannot be written (a full disk) still leaves it on screen.
     print(
         f"{result.source}: {result.hr_bpm:.1f} bpm, {result.quality} confidence  (SNR {result.snr_db:.1f} dB, "
@@ -96,3 +124,15 @@ def run(args: argparse.Namespace) -> int:
     if paths:
         print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 0
+
+
+def _predict(args: argparse.Namespace, options: dict):
+    if args.camera is not None:
+        from pulsecl.live import live
+
+        return live(args.camera, fs=args.fs, method=args.method, checkpoint=args.checkpoint, model=args.model,
+                    duration=args.duration, **options)
+    from pulsecl.predictor import predict
+
+    return predict(args.video, fs=args.fs, method=args.method, checkpoint=args.checkpoint, model=args.model,
+                   progress=not args.no_progress, **options)
