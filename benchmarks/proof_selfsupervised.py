@@ -64,6 +64,7 @@ def recipes(budget: float) -> dict[str, list[str]]:
         "pulsecl default": [*common],
         "default, motion on the negatives": [*common, "views.proxy_options={equal_length = true}", *on_negatives],
         "default, motion as an augmented copy": [*common, "views.proxy_options={equal_length = true}", *copy],
+        "default, copy on half the batch": [*common, "views.augment_fraction=0.5"],
         "default, motion on the anchor": [*common, "views.augment_on='anchor'", f"loss.weights={{{weights}}}"],
         "default, no motion augmentation": [*common, "views.augment=''", f"loss.weights={{{weights}}}"],
         "old default (cropped negatives, copy)": [*common, "views.proxy_options={crop_negatives = true}", *copy],
