@@ -88,10 +88,10 @@ def run() -> None:
 
     After a command in :data:`QUICK_EXIT_COMMANDS` the process ends with ``os._exit``
     once its outputs are written and closed and stdout, stderr and logging are flushed:
-    the interpreter's own teardown with torch loaded takes about half a second
-    (``benchmarks/predict_speed.py``), a third of the time of a short ``predict``.  Any
-    other command, or one that leaves a non-daemon thread running, exits the ordinary
-    way (atexit handlers run)."""
+    the interpreter's own teardown with torch loaded took 0.45 s on 2 cores
+    (``docs/measurements.md``), a seventh of ``predict`` on a 30-s video.  Any other
+    command, or one that leaves a non-daemon thread running, exits the ordinary way
+    (atexit handlers run)."""
     import os
     import threading
 
