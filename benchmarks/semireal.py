@@ -143,13 +143,19 @@ def main() -> int:
     b = sub.add_parser("build", help="write the semi-real dataset")
     b.add_argument("data")
     b.add_argument("--seed", type=int, default=13)
+    b.add_argument("--amplitude", nargs=2, type=float, metavar=("LOW", "HIGH"), default=(0.25, 4.0),
+                   help="range of the injected pulse's amplitude, %% of the skin colour (log-uniform; default 0.25 4)")
     r = sub.add_parser("bench", help="every classical method on it")
     r.add_argument("data")
     r.add_argument("--out", required=True)
     r.add_argument("--jobs", type=int, default=1)
     args = ap.parse_args()
     if args.what == "build":
-        n = build(Path(args.data), seed=args.seed)
+        low, high = args.amplitude
+        if not 0 < low <= high:
+            print(f"semireal.py: error: --amplitude {low} {high}: give 0 < LOW <= HIGH", file=sys.stderr)
+            return 2
+        n = build(Path(args.data), seed=args.seed, amp_range=(low / 100.0, high / 100.0))
         print(f"wrote {n} semi-real videos to {args.data}")
         return 0
     return bench(Path(args.data), Path(args.out), args.jobs)
