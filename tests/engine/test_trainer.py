@@ -489,13 +489,20 @@ def test_augmented_copy_of_a_share_of_the_batch():
     assert backbone.seen[0].shape[0] == 2 and out["augmented"].shape == (2, 64)
 
 
-def test_augmented_negatives_cost_no_extra_pass_and_keep_the_anchor_still():
-    module, backbone, proxy = _module(augment_on="negatives")
+def _one_pass(augment_on):
+    """A step with the motion moved into the contrast (no augmented copy): the module,
+    its proxy, the context x, fs, and the one backbone call (anchors + negatives)."""
+    module, backbone, proxy = _module(augment_on=augment_on)
     x = torch.rand(4, 3, 96, 8, 8, generator=torch.Generator().manual_seed(1))
     fs = torch.full((4,), 30.0)
     out = module(x, fs, torch.Generator().manual_seed(2))
     (call,) = backbone.seen  # one backbone call: anchors + negatives
     assert "augmented" not in out and call.shape == (8, 3, 64, 8, 8)
+    return module, proxy, x, fs, call
+
+
+def test_augmented_negatives_cost_no_extra_pass_and_keep_the_anchor_still():
+    module, proxy, x, fs, call = _one_pass("negatives")
     assert torch.equal(call[:4], x[:, :, :64])  # anchors still
     # the negatives are windows of the moving context: redo the draws in the same order
     g = torch.Generator().manual_seed(2)
@@ -513,12 +520,7 @@ def test_augmented_negatives_cost_no_extra_pass_and_keep_the_anchor_still():
 
 
 def test_moving_anchor_costs_no_extra_pass_and_keeps_the_negatives_still():
-    module, backbone, proxy = _module(augment_on="anchor")
-    x = torch.rand(4, 3, 96, 8, 8, generator=torch.Generator().manual_seed(1))
-    fs = torch.full((4,), 30.0)
-    out = module(x, fs, torch.Generator().manual_seed(2))
-    (call,) = backbone.seen  # one backbone call: anchors + negatives
-    assert "augmented" not in out and call.shape == (8, 3, 64, 8, 8)
+    module, proxy, x, fs, call = _one_pass("anchor")
     # redo the draws in the same order: the anchor's motion first, then the proxy's
     g = torch.Generator().manual_seed(2)
     moved = module.augment(x[:, :, :64], fs, generator=g)
