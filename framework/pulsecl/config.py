@@ -96,6 +96,10 @@ class DataConfig:
     folds: int = 0  # k for subject-wise k-fold (0 = a single split by val_fraction)
     fold: int = 0  # which fold is held out
     val_fraction: float = 0.2  # share of subjects held out for validation when folds = 0
+    # self-supervised only: a classical method (pos, chrom, ...) whose pulse on each training
+    # video's own crops is the "target" of the losses that read one (neg_pearson ...); "" = none.
+    # The reference labels are still never read (docs/measurements.md, "Pseudo-labels").
+    pseudo_labels: str = ""
 
 
 @dataclass

@@ -27,7 +27,9 @@ of keys it reads (optionally ``optional``, keys it uses when present).  The keys
   generator (:mod:`pulsecl_views.augment`), time-aligned with ``"signal"``;
 * ``"fs"``: (B,) frame rate of every sample, Hz;
 * ``"signal"``: (B, T) the prediction (the anchor signal in contrastive training);
-* ``"target"``: (B, T) reference pulse, same sampling as ``"signal"`` (supervised);
+* ``"target"``: (B, T) reference pulse, same sampling as ``"signal"`` (supervised; in
+  self-supervised training only with ``data.pseudo_labels``: a classical method's pulse
+  on the training video's own crops, :func:`pulsecl.engine.clips.pseudo_labelled`);
 * ``"extra_negatives"``: (K, G) normalised spectra on the grid ``"freqs"`` (G,) Hz,
   from the ``pulsecl_extra_negatives`` hook (the negative bank).
 

@@ -21,7 +21,7 @@ import numpy as np
 from pulsecl.config import Config
 from pulsecl.errors import DataError
 
-__all__ = ["SAMPLING", "Video", "load_videos", "ClipSampler", "Batch"]
+__all__ = ["SAMPLING", "Video", "load_videos", "pseudo_labelled", "ClipSampler", "Batch"]
 
 
 @dataclass
@@ -110,6 +110,38 @@ class Batch:
     video_index: list[int]
     start: list[int]
     groups: "torch.Tensor | None" = None  # noqa: F821
+
+
+def pseudo_labelled(
+    videos: Sequence[Video], method: str, band_bpm: Sequence[float], despike: bool = True
+) -> list[Video]:
+    """Each video with its ``ppg`` replaced by a classical method's pulse on its own crops:
+    pseudo-labels for self-supervised training (``data.pseudo_labels``).
+
+    The trace is the one ``predict`` gives the method (skin pixels of each crop, or the whole
+    crop when skin is scarce; despiked unless ``despike=False``), band-passed to
+    ``band_bpm`` and scaled to zero mean and unit variance, on the frames' timestamps.
+    Nothing of the videos' own reference pulses is read.
+    """
+    import dataclasses
+
+    from pulsecl.extractors import TracePulse, uniform_grid
+    from pulsecl.signal.processing import bandpass
+
+    band_hz = (float(band_bpm[0]) / 60.0, float(band_bpm[1]) / 60.0)
+    out = []
+    for v in videos:
+        if v.n_frames < 2:
+            raise DataError(f"video '{v.id}' has {v.n_frames} frame(s): too short for a pseudo-label pulse")
+        ts = np.asarray(v.timestamps, dtype=np.float64)
+        extractor = TracePulse(method, band_bpm=band_bpm, despike=despike)
+        extractor.feed(np.asarray(v.frames), ts)
+        extractor.finish()
+        grid, fs = uniform_grid(ts)
+        pulse = bandpass(extractor.pulse(grid, fs), fs, band_hz)
+        pulse = (pulse - pulse.mean()) / max(float(pulse.std()), 1e-12)
+        out.append(dataclasses.replace(v, ppg=np.interp(ts, grid, pulse).astype(np.float32)))
+    return out
 
 
 class ClipSampler:

@@ -16,7 +16,7 @@ from pulsecl.config import Config
 from pulsecl.errors import ConfigError
 from pulsecl.plugins import get_plugin_manager
 
-__all__ = ["TrainingModule", "build_losses", "build_view", "check_augment", "extra_negatives"]
+__all__ = ["TrainingModule", "build_losses", "build_view", "check_augment", "check_pseudo_labels", "extra_negatives"]
 
 
 class TrainingModule(nn.Module):
@@ -108,6 +108,40 @@ def build_losses(config: Config):
             "the reference pulse), e.g. --set loss.weights='{neg_pearson = 1.0}'"
         )
     return losses
+
+
+def check_pseudo_labels(config: Config, losses) -> None:
+    """``data.pseudo_labels`` names a classical method, in self-supervised training, and
+    some loss reads the target it makes; a self-supervised loss that reads a target needs
+    it (the reference pulse is never loaded there)."""
+    from pulsecl.engine.losses import reads
+
+    method = config.data.pseudo_labels
+    readers = reads(losses, "target")
+    if not method:
+        if readers and config.train.mode != "supervised":
+            raise ConfigError(
+                f"loss '{readers[0]}' compares the signal with a reference pulse, which self-supervised "
+                "training never loads; set data.pseudo_labels = 'pos' (a classical method's pulse as the "
+                "target), train.mode = 'supervised', or remove it from loss.weights"
+            )
+        return
+    if config.train.mode == "supervised":
+        raise ConfigError(
+            f"data.pseudo_labels = '{method}' is for self-supervised training; supervised training "
+            "reads the reference pulse: set data.pseudo_labels = '' or train.mode = 'contrastive'"
+        )
+    table = get_plugin_manager().table("classical_methods")
+    if method not in table:
+        raise ConfigError(
+            f"data.pseudo_labels = '{method}': not a classical method; give one of: "
+            f"{', '.join(get_plugin_manager().components('classical_methods')) or 'none'}"
+        )
+    if not readers:
+        raise ConfigError(
+            f"data.pseudo_labels = '{method}' makes a target that no loss in [loss] weights reads; "
+            "add neg_pearson = 1.0 to loss.weights or set data.pseudo_labels = ''"
+        )
 
 
 def build_view(kind: str, key: str, name: str, options: dict[str, Any]) -> Any:

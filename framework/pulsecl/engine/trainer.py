@@ -4,6 +4,11 @@ One :class:`TrainingModule` holds the sampler and the backbone and runs the whol
 forward pass of a step (sampler -> proxy views -> backbone on anchor and negatives ->
 windows), so DistributedDataParallel wraps a module that is called once per step.
 
+Self-supervised training reads no reference pulse.  With ``data.pseudo_labels = "pos"``
+(or another classical method) each training video's own POS pulse, computed from its
+crops when the videos are loaded (:func:`pulsecl.engine.clips.pseudo_labelled`), is the
+``"target"`` of the losses that read one (``neg_pearson``), for the anchor's frames.
+
 Determinism and exact resume: all randomness of a step (clip choice, resampling factors,
 view offsets) comes from one ``torch.Generator``; dropout uses torch's global RNG.  Both
 states are saved with the model and optimiser, so resuming from ``last.pt`` continues
@@ -36,12 +41,14 @@ import pulsecl
 from pulsecl.config import Config, config_hash, config_to_dict, dump_toml
 from pulsecl.engine import distributed
 from pulsecl.engine.checkpoint import load_checkpoint, resolved_options, save_checkpoint
-from pulsecl.engine.clips import ClipSampler, Video, load_videos
+from pulsecl.engine.clips import ClipSampler, Video, load_videos, pseudo_labelled
 from pulsecl.engine.device import autocast, choose_device
 from pulsecl.errors import CheckpointError, ConfigError, DataError
 from pulsecl.io import write_json, write_text
 from pulsecl.engine.runlog import append_csv_rows, drop_orphan_logs, truncate_csv
-from pulsecl.engine.step import TrainingModule, build_losses, build_view, check_augment, extra_negatives
+from pulsecl.engine.step import (
+    TrainingModule, build_losses, build_view, check_augment, check_pseudo_labels, extra_negatives,
+)
 from pulsecl.plugins import get_plugin_manager
 
 __all__ = ["TrainingModule", "Trainer", "TrainResult", "train"]
@@ -144,6 +151,7 @@ class Trainer:
                 augment = build_view("augmentations", "augment", cfg.views.augment, cfg.views.augment_options)
         self.losses = build_losses(cfg).to(self.device)
         check_augment(cfg, augment, self.losses, self.supervised, proxy)
+        check_pseudo_labels(cfg, self.losses)
         self.module = TrainingModule(
             backbone, sampler, proxy, windows, augment,
             augment_on=cfg.views.augment_on, augment_fraction=cfg.views.augment_fraction,
@@ -180,6 +188,9 @@ class Trainer:
                 held = "val" if split == "train" else None
                 self._val_videos = load_videos(cfg, self.data, split=held, labels=True) if held else []
         self.videos = self._videos
+        if cfg.data.pseudo_labels:
+            self.log(f"pseudo-labels: the {cfg.data.pseudo_labels} pulse of each of {len(self.videos)} training videos")
+            self.videos = pseudo_labelled(self.videos, cfg.data.pseudo_labels, cfg.signal.band_bpm, cfg.signal.despike)
         self.val_videos = self._val_videos or []
         clip = cfg.data.clip_frames
         if cfg.data.clip_s:
@@ -189,7 +200,8 @@ class Trainer:
         # an equal-length proxy cuts its negatives from a longer context than the anchor
         drawn = int(proxy.context_frames(clip)) if proxy is not None and hasattr(proxy, "context_frames") else clip
         self.module.clip_frames = clip
-        self.sampler_data = ClipSampler(self.videos, drawn, need_target=self.supervised, sampling=cfg.data.sampling)
+        self.sampler_data = ClipSampler(self.videos, drawn, need_target=self.supervised or bool(cfg.data.pseudo_labels),
+                                        sampling=cfg.data.sampling)
         self.groups = self.sampler_data.groups  # video index -> subject index
         self.steps_per_epoch = cfg.train.steps_per_epoch or self.sampler_data.epoch_steps(
             cfg.train.batch_size * self.dist.world_size
@@ -276,8 +288,8 @@ class Trainer:
         groups = batch.groups.to(self.device) if batch.groups is not None else None
         if groups is not None:
             inputs["groups"] = groups
-        if batch.target is not None:
-            inputs["target"] = batch.target.to(self.device)
+        if batch.target is not None:  # the anchor's frames of a (possibly longer) context
+            inputs["target"] = batch.target[:, : inputs["signal"].shape[-1]].to(self.device)
         spectra = None
         if not self.supervised:
             spectra, freqs = self._spectra(inputs)
