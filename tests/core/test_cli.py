@@ -256,7 +256,9 @@ def test_config_presets_says_what_each_preset_is(capsys):
     assert main(["config", "presets"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == presets()
+    width = max(map(len, presets())) + 2  # names in one column
     assert lines[0] == (
-        "default  pulsecl's small default: trains on CPU in minutes (see README, \"Defaults that learn\")."
+        "default".ljust(width) + "pulsecl's small default: trains on CPU in minutes (see README, \"Defaults that learn\")."
     )
-    assert lines[1].startswith("paper    The paper's recipe (Gideon & Stent, ICCV 2021)")
+    assert lines[1].startswith("paper".ljust(width) + "The paper's recipe (Gideon & Stent, ICCV 2021)")
+    assert lines[2].startswith("pseudo-labels".ljust(width) + "The default plus POS pseudo-labels")
