@@ -95,6 +95,8 @@ def recipes(budget: float) -> dict[str, list[str]]:
                                               "data.sampling='subjects'"],
         "mvtl x10 + decorrelation": [*base, "loss.weights={mvtl = 10.0, bandwidth = 1.0, sparsity = 1.0, decorrelation = 1.0}"],
         "mvtl only": [*base, "loss.weights={mvtl = 1.0}"],
+        "pseudo-labels (POS)": [*common, "data.pseudo_labels='pos'",
+                                "loss.weights={mvtl = 1.0, bandwidth = 1.0, sparsity = 1.0, invariance = 1.0, neg_pearson = 5.0}"],
         "+ 10 s clips": [*base, "data.clip_s=10.0"],
         "+ band 45-150": [
             *base, "signal.band_bpm=[45.0, 150.0]",

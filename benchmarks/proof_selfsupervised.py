@@ -73,6 +73,8 @@ def recipes(budget: float) -> dict[str, list[str]]:
         "default + cross-video negatives": [
             *common, "data.sampling='subjects'", "loss.options={mvtl = {cross_weight = 1.0}}",
         ],
+        "pseudo-labels (POS)": [*common, "data.pseudo_labels='pos'",
+                                f"loss.weights={{{weights}, invariance = 1.0, neg_pearson = 5.0}}"],
         "default, temporal input norm": [*common, "model.options.norm='temporal'"],
         "default, zero time padding": [*common, "model.options={channels = 32, norm = 'chromatic', time_padding = 'zeros'}"],
         "paper recipe": [
