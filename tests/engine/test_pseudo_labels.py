@@ -156,3 +156,10 @@ def test_the_pseudo_labels_preset_trains_from_the_command_line(tiny_dataset, tmp
     assert saved.data.pseudo_labels == "pos" and saved.loss.weights["neg_pearson"] == 5.0
     rows = list(csv.DictReader(open(run / "log.csv")))
     assert len(rows) == 4 and all(0.0 <= float(r["neg_pearson"]) <= 2.0 for r in rows)
+
+
+def test_a_pseudo_label_does_not_depend_on_the_chunk_the_crops_are_read_in():
+    video, _ = skin_video(96.0, seconds=10.0, seed=3)
+    (whole,) = pseudo_labelled([video], "pos", (40.0, 250.0), chunk=10_000)
+    (chunked,) = pseudo_labelled([video], "pos", (40.0, 250.0), chunk=37)
+    np.testing.assert_allclose(chunked.ppg, whole.ppg, atol=1e-5)

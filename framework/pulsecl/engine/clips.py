@@ -113,7 +113,7 @@ class Batch:
 
 
 def pseudo_labelled(
-    videos: Sequence[Video], method: str, band_bpm: Sequence[float], despike: bool = True
+    videos: Sequence[Video], method: str, band_bpm: Sequence[float], despike: bool = True, chunk: int = 300
 ) -> list[Video]:
     """Each video with its ``ppg`` replaced by a classical method's pulse on its own crops:
     pseudo-labels for self-supervised training (``data.pseudo_labels``).
@@ -121,7 +121,8 @@ def pseudo_labelled(
     The trace is the one ``predict`` gives the method (skin pixels of each crop, or the whole
     crop when skin is scarce; despiked unless ``despike=False``), band-passed to
     ``band_bpm`` and scaled to zero mean and unit variance, on the frames' timestamps.
-    Nothing of the videos' own reference pulses is read.
+    Nothing of the videos' own reference pulses is read.  The crops are read ``chunk``
+    frames at a time (they are memory-mapped from the cache).
     """
     import dataclasses
 
@@ -135,7 +136,8 @@ def pseudo_labelled(
             raise DataError(f"video '{v.id}' has {v.n_frames} frame(s): too short for a pseudo-label pulse")
         ts = np.asarray(v.timestamps, dtype=np.float64)
         extractor = TracePulse(method, band_bpm=band_bpm, despike=despike)
-        extractor.feed(np.asarray(v.frames), ts)
+        for start in range(0, v.n_frames, chunk):  # a chunk of crops in memory at a time
+            extractor.feed(np.asarray(v.frames[start : start + chunk]), ts[start : start + chunk])
         extractor.finish()
         grid, fs = uniform_grid(ts)
         pulse = bandpass(extractor.pulse(grid, fs), fs, band_hz)
