@@ -50,11 +50,17 @@ def test_a_pseudo_label_is_the_pulse_in_the_crops_not_the_reference(method):
     assert video.ppg[0] == 0.0 and np.array_equal(out.frames, video.frames)  # the input is left as it was
 
 
-def test_a_pseudo_label_needs_frames():
+def test_a_video_too_short_for_the_band_pass_gets_a_zero_pseudo_label():
+    from pulsecl.engine.clips import PSEUDO_MIN_FRAMES
+
     video, _ = skin_video(84.0)
-    one = Video(id="short", subject="s", frames=video.frames[:1], timestamps=video.timestamps[:1], fs=FS)
-    with pytest.raises(pulsecl.DataError, match="video 'short' has 1 frame"):
-        pseudo_labelled([one], "pos", (40.0, 250.0))
+    short = Video(id="short", subject="s", frames=video.frames[:PSEUDO_MIN_FRAMES - 1],
+                  timestamps=video.timestamps[:PSEUDO_MIN_FRAMES - 1], fs=FS)
+    (out,) = pseudo_labelled([short], "pos", (40.0, 250.0))
+    assert out.ppg.shape == (PSEUDO_MIN_FRAMES - 1,) and not out.ppg.any()
+    (ok,) = pseudo_labelled([Video(id="ok", subject="s", frames=video.frames[:PSEUDO_MIN_FRAMES],
+                                   timestamps=video.timestamps[:PSEUDO_MIN_FRAMES], fs=FS)], "pos", (40.0, 250.0))
+    assert ok.ppg.std() == pytest.approx(1.0, rel=1e-3)
 
 
 class _Spy(torch.nn.Module):

@@ -112,6 +112,10 @@ class Batch:
     groups: "torch.Tensor | None" = None  # noqa: F821
 
 
+#: Videos shorter than this get a zero pseudo-label (the band-pass needs this many frames).
+PSEUDO_MIN_FRAMES = 16
+
+
 def pseudo_labelled(
     videos: Sequence[Video], method: str, band_bpm: Sequence[float], despike: bool = True, chunk: int = 300
 ) -> list[Video]:
@@ -122,7 +126,9 @@ def pseudo_labelled(
     crop when skin is scarce; despiked unless ``despike=False``), band-passed to
     ``band_bpm`` and scaled to zero mean and unit variance, on the frames' timestamps.
     Nothing of the videos' own reference pulses is read.  The crops are read ``chunk``
-    frames at a time (they are memory-mapped from the cache).
+    frames at a time (they are memory-mapped from the cache).  A video of fewer than
+    :data:`PSEUDO_MIN_FRAMES` frames, too short for the band-pass (and for a training clip),
+    gets zeros.
     """
     import dataclasses
 
@@ -132,8 +138,9 @@ def pseudo_labelled(
     band_hz = (float(band_bpm[0]) / 60.0, float(band_bpm[1]) / 60.0)
     out = []
     for v in videos:
-        if v.n_frames < 2:
-            raise DataError(f"video '{v.id}' has {v.n_frames} frame(s): too short for a pseudo-label pulse")
+        if v.n_frames < PSEUDO_MIN_FRAMES:  # too short for the band-pass, and for any training clip
+            out.append(dataclasses.replace(v, ppg=np.zeros(v.n_frames, np.float32)))
+            continue
         ts = np.asarray(v.timestamps, dtype=np.float64)
         extractor = TracePulse(method, band_bpm=band_bpm, despike=despike)
         for start in range(0, v.n_frames, chunk):  # a chunk of crops in memory at a time
