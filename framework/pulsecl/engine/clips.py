@@ -133,9 +133,10 @@ def pseudo_labelled(
     import dataclasses
 
     from pulsecl.extractors import TracePulse, uniform_grid
+    from pulsecl.signal.common import band_hz as to_hz
     from pulsecl.signal.processing import bandpass
 
-    band_hz = (float(band_bpm[0]) / 60.0, float(band_bpm[1]) / 60.0)
+    band_hz = to_hz(band_bpm, "signal.band_bpm")
     out = []
     for v in videos:
         if v.n_frames < PSEUDO_MIN_FRAMES:  # too short for the band-pass, and for any training clip

@@ -131,11 +131,11 @@ def check_pseudo_labels(config: Config, losses) -> None:
             f"data.pseudo_labels = '{method}' is for self-supervised training; supervised training "
             "reads the reference pulse: set data.pseudo_labels = '' or train.mode = 'contrastive'"
         )
-    table = get_plugin_manager().table("classical_methods")
-    if method not in table:
+    pm = get_plugin_manager()
+    if method not in pm.table("classical_methods"):
         raise ConfigError(
             f"data.pseudo_labels = '{method}': not a classical method; give one of: "
-            f"{', '.join(get_plugin_manager().components('classical_methods')) or 'none'}"
+            f"{', '.join(pm.components('classical_methods')) or 'none'}"
         )
     if not readers:
         raise ConfigError(
