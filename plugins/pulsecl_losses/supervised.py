@@ -131,14 +131,52 @@ class NegSNR(nn.Module):
 class NegPearson(nn.Module):
     """``1 - r``, r the Pearson correlation over time (Yu et al. BMVC 2019).
 
-    Inputs ``signal``, ``target`` (B, T); ``fs`` is not needed.
+    Inputs ``signal``, ``target`` (B, T); ``fs`` (B,) too with ``confidence_power > 0``.
+
+    Args:
+        confidence_power: 0 (the default) averages ``1 - r`` over the batch.  With
+            ``p > 0`` each clip is weighted by ``share ** p``, ``share`` the part of its
+            target's in-band power within ``width_bpm`` of the target's in-band peak, and
+            the loss is the weighted mean: a noisy target (a classical method's pulse as a
+            pseudo-label, ``data.pseudo_labels``) counts less where it has no clear rate.
+            A pure sinusoid target has share close to 1, white noise about
+            ``2 * width_bpm / (band width)``.
+        band_bpm: the band of the confidence share, bpm.
+        width_bpm: half-width of the peak, bpm (the nearest bin always counts).
+        pad_factor: zero-padding of the confidence FFT (>= 1).
     """
 
     requires = ("signal", "target")
 
-    def __init__(self, eps: float = 1e-8):
+    def __init__(
+        self,
+        eps: float = 1e-8,
+        confidence_power: float = 0.0,
+        band_bpm: Sequence[float] = (40.0, 250.0),
+        width_bpm: float = 6.0,
+        pad_factor: float = 4.0,
+    ):
         super().__init__()
+        if not float(confidence_power) >= 0:
+            raise ConfigError(f"neg_pearson confidence_power = {confidence_power!r}: must be >= 0 (0 = unweighted)")
+        if not float(width_bpm) >= 0:
+            raise ConfigError(f"neg_pearson width_bpm = {width_bpm!r}: must be >= 0")
         self.eps = eps
+        self.power = float(confidence_power)
+        self.band = band_hz(band_bpm)
+        self.width = float(width_bpm) / 60.0
+        self.pad_factor = float(pad_factor)
+        if self.power > 0:
+            self.requires = ("signal", "target", "fs")
+
+    def confidence(self, target: torch.Tensor, fs: torch.Tensor) -> torch.Tensor:
+        """Share of the target's in-band power near its in-band peak.  (B, T) -> (B,)."""
+        power, freqs = periodogram(target.detach(), fs, self.pad_factor)  # (B, F)
+        in_band = band_mask(freqs, self.band)
+        k = power.masked_fill(~in_band, -1.0).argmax(dim=-1, keepdim=True)
+        near = ((freqs - freqs.gather(1, k)).abs() <= self.width).scatter(1, k, True) & in_band
+        total = (power * in_band).sum(-1)
+        return (power * near).sum(-1) / total.clamp_min(1e-30)
 
     def forward(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         y_hat, y = inputs["signal"], inputs["target"]
@@ -146,4 +184,9 @@ class NegPearson(nn.Module):
             raise SignalError(
                 f"neg_pearson: 'signal' {tuple(y_hat.shape)} and 'target' {tuple(y.shape)} must both be (B, T)"
             )
-        return (1.0 - pearson(y_hat, y, self.eps)).mean()
+        loss = 1.0 - pearson(y_hat, y, self.eps)  # (B,)
+        if self.power == 0:
+            return loss.mean()
+        fs = as_fs(inputs["fs"], y.shape[0], device=y_hat.device, dtype=y_hat.dtype)
+        w = self.confidence(y.to(y_hat.dtype), fs) ** self.power
+        return (w * loss).sum() / w.sum().clamp_min(1e-12)

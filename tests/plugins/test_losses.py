@@ -261,6 +261,47 @@ def test_pearson_matches_numpy():
     assert value.item() == pytest.approx(expected, rel=1e-9)
 
 
+def np_peak_share(y, fs, pad=4.0, width_hz=0.1):
+    """Share of the in-band power within width_hz of the in-band peak (nearest bin included)."""
+    p, f = np_psd(y, fs, pad)
+    inside = (f >= BAND[0]) & (f <= BAND[1])
+    k = np.argmax(np.where(inside, p, -1.0))
+    near = (np.abs(f - f[k]) <= width_hz) & inside
+    near[k] = True
+    return p[near].sum() / p[inside].sum()
+
+
+def test_pearson_confidence_weighting_matches_numpy():
+    y_hat, y = sig(4, 128, 8), sig(4, 128, 9)
+    fs = np.array([15.0, 15.0, 30.0, 30.0])
+    loss = pulsecl.build("losses", "neg_pearson", confidence_power=2.0)
+    assert set(loss.requires) == {"signal", "target", "fs"}
+    value = loss({"signal": tt(y_hat), "target": tt(y), "fs": tt(fs)})
+    w = np.array([np_peak_share(y[b], fs[b]) ** 2 for b in range(4)])
+    r = np.array([1 - np.corrcoef(y_hat[b], y[b])[0, 1] for b in range(4)])
+    assert value.item() == pytest.approx((w * r).sum() / w.sum(), rel=1e-6)
+
+
+def test_pearson_confidence_trusts_a_clear_pulse_over_noise():
+    t = np.arange(128) / 15.0
+    pulse = np.sin(2 * np.pi * 1.3 * t)
+    noise = np.random.default_rng(0).standard_normal(128)
+    loss = pulsecl.build("losses", "neg_pearson", confidence_power=1.0)
+    share = loss.confidence(tt(np.stack([pulse, noise])), tt(np.array([15.0, 15.0]))).numpy()
+    assert share[0] > 0.85 and share[1] < 0.3
+    # the prediction follows the clear target and is unrelated to the noisy one: the
+    # weighted loss is near the clear clip's 0, the plain mean near (0 + 1) / 2
+    y_hat = np.stack([pulse, np.random.default_rng(1).standard_normal(128)])
+    inputs = {"signal": tt(y_hat), "target": tt(np.stack([pulse, noise])), "fs": tt(np.array([15.0, 15.0]))}
+    assert loss(inputs).item() < 0.3
+    assert pulsecl.build("losses", "neg_pearson")(inputs).item() > 0.4
+
+
+def test_pearson_confidence_power_must_not_be_negative():
+    with pytest.raises(ConfigError, match="confidence_power = -1.0: must be >= 0"):
+        pulsecl.build("losses", "neg_pearson", confidence_power=-1.0)
+
+
 # -- invariance ----------------------------------------------------------------------------
 
 
