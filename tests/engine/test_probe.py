@@ -29,7 +29,19 @@ def test_a_fixed_waveform_is_collapsed():
     result = collapse_probe(FixedWaveBackbone(5.3), pulse_clips([1.0, 1.3, 1.7]))
     assert result.cross_r == pytest.approx(1.0) and result.noise_r == pytest.approx(1.0)
     assert result.grey_r == pytest.approx(1.0) and result.collapsed
-    assert result.as_row() == {"probe_cross_r": 1.0, "probe_noise_r": 1.0, "probe_grey_r": 1.0, "collapsed": True}
+    row = result.as_row()
+    assert math.isnan(row.pop("probe_rate_spread"))  # no frame rates given
+    assert row == {"probe_cross_r": 1.0, "probe_noise_r": 1.0, "probe_grey_r": 1.0, "collapsed": True}
+
+
+def test_the_rate_spread_is_that_of_the_pulses_put_in_and_zero_for_a_fixed_wave():
+    hrs = [1.0, 1.3, 1.7, 2.2]  # Hz: 60, 78, 102, 132 bpm
+    clips = pulse_clips(hrs, frames=256)
+    follows = collapse_probe(PassThroughBackbone(), clips, fs=[15.0] * 4)
+    assert follows.rate_spread == pytest.approx(np.std([60.0, 78.0, 102.0, 132.0]), abs=1.0)
+    fixed = collapse_probe(FixedWaveBackbone(20.0), clips, fs=[15.0] * 4)  # 20 cycles in 256 frames at 15 fps
+    assert fixed.rate_spread == pytest.approx(0.0, abs=0.1)
+    assert "its heart rates spread 0.0 bpm" in fixed.describe()
 
 
 def test_a_model_that_follows_its_input_is_not():

@@ -44,7 +44,7 @@ def test_contrastive_run_leaves_checkpoints_config_and_logs(tiny_dataset, tmp_pa
     assert best["train_state"] is None  # best.pt is for inference
     assert best["model"]["backbone"] == "pass-through"
     assert best["clip_frames"] == 64 and best["fs"] == pytest.approx(30.0, abs=0.1)
-    assert best["collapsed"] is False and set(best["probe"]) == {"probe_cross_r", "probe_noise_r", "probe_grey_r", "collapsed"}
+    assert best["collapsed"] is False and set(best["probe"]) == {"probe_cross_r", "probe_noise_r", "probe_grey_r", "probe_rate_spread", "collapsed"}
 
 
 ZERO_PADDED = [*TINY, "model.options={channels = 4, norm = 'temporal', time_padding = 'zeros'}"]
@@ -273,7 +273,7 @@ def test_without_augmentation_best_is_chosen_by_ipr_alone(tiny_dataset, tmp_path
     config = load_config(None, [*PASS, "train.epochs=1", "views.augment=''", "loss.weights={mvtl = 1.0}"])
     res = train(config, tiny_dataset, tmp_path / "r", progress=False, log=None)
     epochs = list(csv.DictReader(open(tmp_path / "r" / "epochs.csv")))
-    assert set(epochs[0]) == {"epoch", "step", "loss", "ipr", "probe_cross_r", "probe_noise_r", "probe_grey_r", "collapsed", "best"}
+    assert set(epochs[0]) == {"epoch", "step", "loss", "ipr", "probe_cross_r", "probe_noise_r", "probe_grey_r", "probe_rate_spread", "collapsed", "best"}
     assert res.best_score == pytest.approx(float(epochs[0]["ipr"]), rel=1e-9)
 
 

@@ -508,7 +508,7 @@ class Trainer:
         if improved:
             self._save("best.pt", train_state=False)
         flag = " (best)" if improved else (" (collapsed)" if probe.collapsed else "")
-        self.log(f"epoch {self.epoch}: loss {loss:.4f}, {name} {score:.4f}, probe noise r {probe.noise_r:.2f}{flag}")
+        self.log(f"epoch {self.epoch}: loss {loss:.4f}, {name} {score:.4f}, probe noise r {probe.noise_r:.2f}, rates spread {probe.rate_spread:.0f} bpm{flag}")
         return False
 
     def _elapsed(self) -> float:
@@ -521,12 +521,13 @@ class Trainer:
         from pulsecl.engine.probe import collapse_probe, probe_clips
 
         if not hasattr(self, "_probe_set"):
-            self._probe_set = probe_clips(self.videos, self.clip_frames, self.groups)[0]
+            self._probe_set, self._probe_fs, _ = probe_clips(self.videos, self.clip_frames, self.groups)
         self.module.eval()
         with torch.no_grad():
             result = collapse_probe(
                 lambda x: self.module.backbone(self.module.sampler(x)), self._probe_set,
-                device=self.device, seed=self.config.train.seed,
+                device=self.device, seed=self.config.train.seed, fs=self._probe_fs,
+                band_bpm=self.config.signal.band_bpm,
             )
         return result
 
