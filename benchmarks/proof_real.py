@@ -97,6 +97,11 @@ def recipes(budget: float) -> dict[str, list[str]]:
         "mvtl only": [*base, "loss.weights={mvtl = 1.0}"],
         "pseudo-labels (POS)": [*common, "data.pseudo_labels='pos'",
                                 "loss.weights={mvtl = 1.0, bandwidth = 1.0, sparsity = 1.0, invariance = 1.0, neg_pearson = 5.0}"],
+        "pseudo-labels (POS), confidence-weighted": [
+            *common, "data.pseudo_labels='pos'",
+            "loss.weights={mvtl = 1.0, bandwidth = 1.0, sparsity = 1.0, invariance = 1.0, neg_pearson = 5.0}",
+            "loss.options.neg_pearson={confidence_power = 2.0}",
+        ],
         "+ 10 s clips": [*base, "data.clip_s=10.0"],
         "+ band 45-150": [
             *base, "signal.band_bpm=[45.0, 150.0]",
@@ -203,9 +208,9 @@ def held_out_probe(checkpoint: Path, videos) -> dict:
     backbone, sampler = build_from_checkpoint(data, checkpoint)
     backbone.eval(), sampler.eval()
     subjects = sorted({v.subject for v in videos})
-    clips = probe_clips(videos, int(data["clip_frames"]), [subjects.index(v.subject) for v in videos])[0]
+    clips, fs, _ = probe_clips(videos, int(data["clip_frames"]), [subjects.index(v.subject) for v in videos])
     with torch.no_grad():
-        result = collapse_probe(lambda x: backbone(sampler(x)), clips)
+        result = collapse_probe(lambda x: backbone(sampler(x)), clips, fs=fs)
     return {**result.as_row(), "clips": result.clips}
 
 
@@ -227,7 +232,7 @@ def run(args) -> dict:
     subject_of = {r.id: r.subject for r in records}
     source_of = {r.id: r.source for r in records}
     peer = peers(data)
-    data_sets = ["preprocess.roi='full'", f"data.cache='{args.cache}'", "data.exclude=[]", *args.set]
+    data_sets = ["preprocess.roi='full'", f"data.cache='{args.cache or Path(args.out) / 'cache'}'", "data.exclude=[]", *args.set]
     # unlabelled training videos: labels=False never reads meta['hr']
     all_videos = load_videos(load_config(None, data_sets), data, labels=False)
     cache_path = out / "classical.json"
@@ -362,7 +367,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, help="folder for runs, results.json and caches")
     p.add_argument("--data", default=DATA, help="the bias-eval dev folder (read only)")
-    p.add_argument("--cache", default="/work/scratch/ssl/cache", help="preprocessing cache (outside --data)")
+    p.add_argument("--cache", default=None, help="preprocessing cache, outside --data (default OUT/cache)")
     p.add_argument("--budget", type=float, default=1800.0, help="training seconds per fold")
     p.add_argument("--folds", type=int, default=3)
     p.add_argument("--fold", type=int, default=None, help="run only this fold")

@@ -79,7 +79,7 @@ def run(args) -> dict:
             if f"{m}:{r.id}" not in cache:
                 cache[f"{m}:{r.id}"] = float(pulsecl.predict(r.source, method=m, roi="full", band_bpm=BAND, prefetch=False).hr_bpm)
         cache_path.write_text(json.dumps(cache, indent=1))
-    sets = ["preprocess.roi='full'", f"data.cache='{args.cache}'", "data.exclude=[]", "data.dataset='labelled-folder'", *args.set]
+    sets = ["preprocess.roi='full'", f"data.cache='{args.cache or Path(args.out) / 'cache'}'", "data.exclude=[]", "data.dataset='labelled-folder'", *args.set]
     videos = load_videos(load_config(None, sets), data, labels=False)  # the labels are never read
     results_path = out / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
@@ -176,7 +176,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("data", help="the semi-real dataset (benchmarks/semireal.py build)")
     p.add_argument("--out", required=True)
-    p.add_argument("--cache", default="/work/scratch/ssl/cache-semireal")
+    p.add_argument("--cache", default=None, help="preprocessing cache, outside the data (default OUT/cache)")
     p.add_argument("--budget", type=float, default=600.0, help="training seconds per fold")
     p.add_argument("--folds", type=int, default=3)
     p.add_argument("--fold", type=int, default=None, help="run only this fold")

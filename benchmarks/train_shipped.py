@@ -1,7 +1,8 @@
-"""Train the model pulsecl ships (``pulsecl models``), evaluate it, and install it.
+"""Train a model pulsecl ships (``pulsecl models``), evaluate it, and install it.
 
-The recipe is the default (``pulsecl config show default``), self-supervised: no label is
-read in training.  The training videos:
+The recipe is the default (``pulsecl config show default``) with the ``--set`` overrides,
+self-supervised: no label is read in training (``pulsecl-real-small`` adds POS
+pseudo-labels, its card has the command).  The training videos:
 
 * synthetic faces rendered here (``pulsecl.synthetic.generate``): ``--n-synthetic``
   30-s clips at 320x240, half with the default nuisances plus periodic head motion and
