@@ -1,6 +1,8 @@
-"""The model pulsecl ships, ``pulsecl-small`` (framework/pulsecl/pretrained/): it is there,
-small, carries its card, reads the heart rate put into a synthetic video, and its output
-depends on its input on real skin video (not the collapse of issue 12)."""
+"""The models pulsecl ships (framework/pulsecl/pretrained/): ``pulsecl-small`` (synthetic
+faces) and ``pulsecl-real-small`` (the real dev patches and synthetic video, POS
+pseudo-labels).  Each is there, small, carries its card, was trained without reading a
+label, reads the heart rate put into a synthetic video, and its output depends on its
+input on real skin video (not the collapse of issue 12)."""
 
 from __future__ import annotations
 
@@ -13,21 +15,32 @@ import torch
 import pulsecl
 from pulsecl.cli import main
 
-NAME = "pulsecl-small"
+NAMES = ["pulsecl-small", "pulsecl-real-small"]
 REAL = Path(__file__).resolve().parents[1] / "data" / "bias-eval" / "Data" / "India"
 
 
+@pytest.fixture(scope="module", params=NAMES)
+def name(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def model():
+def model(name):
     from pulsecl.models import load_model
 
-    return load_model(NAME)
+    return load_model(name)
 
 
-def test_it_ships_with_its_card_and_is_small():
+def test_both_are_listed():
     from pulsecl.models import list_models
 
-    (m,) = [m for m in list_models() if m.name == NAME]
+    assert set(NAMES) <= {m.name for m in list_models()}
+
+
+def test_it_ships_with_its_card_and_is_small(name):
+    from pulsecl.models import list_models
+
+    (m,) = [m for m in list_models() if m.name == name]
     assert m.path.stat().st_size < 5e6
     card = m.card.read_text(encoding="utf-8")
     for section in ("## Data", "## Recipe", "## Figures", "## Not good for"):
@@ -44,11 +57,20 @@ def test_it_was_trained_without_labels_and_is_not_collapsed(model):
     assert data["model"]["options"]["time_padding"] == "replicate"
 
 
-def test_it_reads_the_heart_rate_put_into_a_synthetic_video(videos):
+def test_the_real_model_learnt_from_pos_pseudo_labels_not_from_the_references():
+    from pulsecl.engine.checkpoint import load_checkpoint
+    from pulsecl.models import PRETRAINED_DIR
+
+    data = load_checkpoint(PRETRAINED_DIR / "pulsecl-real-small.pt")
+    assert data["config"]["data"]["pseudo_labels"] == "pos"
+    assert data["config"]["loss"]["weights"]["neg_pearson"] == 5.0
+
+
+def test_it_reads_the_heart_rate_put_into_a_synthetic_video(videos, name):
     video = videos["light-30fps"]
-    result = pulsecl.predict(str(video.path), model=NAME, progress=False)
+    result = pulsecl.predict(str(video.path), model=name, progress=False)
     assert result.hr_bpm == pytest.approx(video.hr_bpm, abs=3.0)
-    assert result.checkpoint == NAME
+    assert result.checkpoint == name
 
 
 def test_its_pulse_on_a_real_patch_is_not_its_pulse_on_noise_or_grey(model):
@@ -71,6 +93,6 @@ def test_its_pulse_on_a_real_patch_is_not_its_pulse_on_noise_or_grey(model):
     assert float(grey.max() - grey.min()) < 1e-4
 
 
-def test_predict_cli_by_name(videos, capsys):
-    assert main(["predict", str(videos["light-30fps"].path), "--model", NAME, "--no-progress"]) == 0
-    assert NAME in capsys.readouterr().out
+def test_predict_cli_by_name(videos, capsys, name):
+    assert main(["predict", str(videos["light-30fps"].path), "--model", name, "--no-progress"]) == 0
+    assert name in capsys.readouterr().out
