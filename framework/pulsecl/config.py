@@ -98,7 +98,7 @@ class DataConfig:
     val_fraction: float = 0.2  # share of subjects held out for validation when folds = 0
     # self-supervised only: a classical method (pos, chrom, ...) whose pulse on each training
     # video's own crops is the "target" of the losses that read one (neg_pearson ...); "" = none.
-    # The reference labels are still never read (docs/measurements.md, "Pseudo-labels").
+    # The reference labels are still never read (docs/measurements.md, "Stop 21" and "Stop 22").
     pseudo_labels: str = ""
 
 

@@ -43,6 +43,17 @@ def _pair(inputs: dict[str, torch.Tensor], name: str) -> tuple[torch.Tensor, tor
     return y_hat, y.to(y_hat.dtype), fs
 
 
+def _peak_bins(
+    power: torch.Tensor, freqs: torch.Tensor, band: Sequence[float], width_hz: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(in_band, near)`` masks (B, F): the bins inside ``band`` (Hz), and the bins within
+    ``width_hz`` of the in-band peak of ``power`` (the peak bin always counts)."""
+    in_band = band_mask(freqs, band)
+    k = power.masked_fill(~in_band, -1.0).argmax(dim=-1, keepdim=True)  # (B, 1)
+    near = ((freqs - freqs.gather(1, k)).abs() <= width_hz).scatter(1, k, True)
+    return in_band, near
+
+
 def pearson(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     """Pearson correlation over the last axis.  Shape: (B, T), (B, T) -> (B,)."""
     a = a - a.mean(dim=-1, keepdim=True)
@@ -114,11 +125,7 @@ class NegSNR(nn.Module):
         y_hat, y, fs = _pair(inputs, "neg_snr")
         power, freqs = periodogram(y_hat, fs, self.pad_factor)  # (B, F), (B, F)
         reference, _ = periodogram(y.detach(), fs, self.pad_factor)
-        in_band = band_mask(freqs, self.band)  # (B, F)
-        k_ref = reference.masked_fill(~in_band, -1.0).argmax(dim=-1, keepdim=True)  # (B, 1)
-        f_ref = freqs.gather(1, k_ref)  # (B, 1), reference heart rate, Hz
-        near = (freqs - f_ref).abs() <= self.width
-        near = near.scatter(1, k_ref, True)
+        in_band, near = _peak_bins(reference, freqs, self.band, self.width)
         signal_bins = (in_band & near).to(power.dtype)
         noise_bins = (in_band & ~near).to(power.dtype)
         s = (power * signal_bins).sum(-1)
@@ -172,11 +179,8 @@ class NegPearson(nn.Module):
     def confidence(self, target: torch.Tensor, fs: torch.Tensor) -> torch.Tensor:
         """Share of the target's in-band power near its in-band peak.  (B, T) -> (B,)."""
         power, freqs = periodogram(target.detach(), fs, self.pad_factor)  # (B, F)
-        in_band = band_mask(freqs, self.band)
-        k = power.masked_fill(~in_band, -1.0).argmax(dim=-1, keepdim=True)
-        near = ((freqs - freqs.gather(1, k)).abs() <= self.width).scatter(1, k, True) & in_band
-        total = (power * in_band).sum(-1)
-        return (power * near).sum(-1) / total.clamp_min(1e-30)
+        in_band, near = _peak_bins(power, freqs, self.band, self.width)
+        return (power * (near & in_band)).sum(-1) / (power * in_band).sum(-1).clamp_min(1e-30)
 
     def forward(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         y_hat, y = inputs["signal"], inputs["target"]
