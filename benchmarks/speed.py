@@ -1,7 +1,7 @@
 """The speed suite: training clips/s, inference frames/s, peak memory against video length.
 
     python benchmarks/speed.py [--quick] [--threads 2] [--json FILE] [--skip-others]
-                                [--parts training,inference,memory,backbones] [--no-paper]
+                                [--parts training,allocator,inference,memory,backbones] [--no-paper]
                                 [--backbones physnet,tscan,...]
 
 1. Training throughput (clips/s) of the real trainer (``pulsecl.engine.trainer.train``
@@ -42,7 +42,12 @@
    the rounds); ratios to physnet.  The trainer's own clips/s (part 1) is lower: views,
    losses and the motion augmentation's extra pass come on top.
 
-5. The other speed scripts, run and printed as they are: preprocess_speed.py
+5. Malloc keeping freed memory (``--parts allocator``): the small default and the paper
+   recipe, at both sizes, with ``train.keep_memory`` on and off, each run in a fresh
+   process (glibc's ``mallopt`` cannot be undone in a process), interleaved, best run:
+   ratio.  Part 1 runs in one process, so it times everything with it on.
+
+6. The other speed scripts, run and printed as they are: preprocess_speed.py
    (preprocessing frames/s and peak memory against video length), classical_speed.py,
    predict_speed.py (end to end).  ``--skip-others`` leaves them out.
 
@@ -310,6 +315,42 @@ def memory_child(minutes: float, preset: str) -> None:
     print(json.dumps({"minutes": minutes, "frames": n, "seconds": dt, "baseline_mb": base, "peak_mb": peak}))
 
 
+def train_child(label: str, keep: str, steps: int) -> None:
+    """In a fresh process (malloc's settings cannot be undone): one configuration's
+    training clips/s with ``train.keep_memory`` on or off; print a JSON line."""
+    import statistics
+
+    preset, overrides = _ALLOCATOR_RUNS[label]
+    rates, peak, _ = _train_rates(preset, [*overrides, f"train.keep_memory={keep}"], steps)
+    print(json.dumps({"clips_per_s": statistics.median(rates), "steps": len(rates), "peak_mb": peak}))
+
+
+def _allocator(args, results: dict, steps: int, paper_steps: int, rounds: int) -> None:
+    print("\n## malloc keeping freed memory (train.keep_memory), each run in a fresh process, interleaved")
+    labels = [k for k in _ALLOCATOR_RUNS if args.paper or "paper's size" not in k and k != "paper (preset)"]
+    rates: dict = {(k, v): [] for k in labels for v in ("true", "false")}
+    peaks: dict = {}
+    for _ in range(rounds):
+        for label in labels:
+            n = paper_steps if "paper's size" in label or label == "paper (preset)" else steps
+            for keep in ("true", "false"):
+                proc = subprocess.run(
+                    [sys.executable, __file__, "--train-child", label, keep, str(n), "--threads", str(args.threads)],
+                    check=True, capture_output=True, text=True,
+                )
+                r = json.loads(proc.stdout.strip().splitlines()[-1])
+                rates[(label, keep)].append(r["clips_per_s"])
+                peaks[(label, keep)] = max(peaks.get((label, keep), 0.0), r["peak_mb"])
+    out = {}
+    for label in labels:
+        on, off = (max(rates[(label, k)]) for k in ("true", "false"))
+        out[label] = {"keep_memory": on, "adaptive": off, "ratio": on / off,
+                      "peak_mb_keep": peaks[(label, "true")], "peak_mb_adaptive": peaks[(label, "false")]}
+        print(f"  {label:40s} keep_memory {on:6.2f} clips/s, malloc's defaults {off:6.2f}: {on / off:.2f}x  "
+              f"(peak RSS {peaks[(label, 'true')]:.0f} / {peaks[(label, 'false')]:.0f} MB; best of {rounds} runs)", flush=True)
+    results["allocator"] = out
+
+
 def memory_curve(minutes: list[float], preset: str, threads: int) -> list[dict]:
     out = []
     for m in minutes:
@@ -353,14 +394,18 @@ def main() -> int:
     ap.add_argument("--paper-steps", type=int, default=None, help="timed training steps of the paper config per round (default 2; --quick 1)")
     ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
     ap.add_argument("--skip-others", action="store_true", help="do not run the other speed scripts")
-    ap.add_argument("--parts", default="training,inference,memory,backbones", help="comma-separated: training, inference, memory, backbones (default all)")
+    ap.add_argument("--parts", default="training,allocator,inference,memory,backbones", help="comma-separated: training, allocator, inference, memory, backbones (default all)")
     ap.add_argument("--backbones", default=None, help="comma-separated backbones for the backbones part (default: every registered one)")
     ap.add_argument("--no-paper", dest="paper", action="store_false", help="leave out the paper configuration's training (~1 min a step)")
+    ap.add_argument("--train-child", nargs=3, metavar=("LABEL", "KEEP", "STEPS"), help=argparse.SUPPRESS)
     ap.add_argument("--memory-child", nargs=2, metavar=("MINUTES", "PRESET"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     import torch
 
     torch.set_num_threads(max(1, args.threads))
+    if args.train_child:
+        train_child(args.train_child[0], args.train_child[1], int(args.train_child[2]))
+        return 0
     if args.memory_child:
         memory_child(float(args.memory_child[0]), args.memory_child[1])
         return 0
@@ -374,6 +419,8 @@ def main() -> int:
     parts = {p.strip() for p in args.parts.split(",") if p.strip()}
     if "training" in parts:
         _training(args, results, steps, paper_steps, rounds)
+    if "allocator" in parts:
+        _allocator(args, results, steps, paper_steps, rounds)
     if "inference" in parts:
         _inference(args, results)
     if "backbones" in parts:
@@ -401,6 +448,13 @@ DEFAULT_AT_PAPER = [
     "model.options={channels = 64, norm = 'chromatic'}", "preprocess.size=64", "data.clip_frames=300",
     "train.batch_size=4",
 ]
+#: The configurations timed with and without train.keep_memory (part "allocator").
+_ALLOCATOR_RUNS = {
+    "small default": (None, []),
+    "paper recipe at the small size": ("paper", PAPER_AT_SMALL),
+    "default recipe at the paper's size": (None, DEFAULT_AT_PAPER),
+    "paper (preset)": ("paper", []),
+}
 _NO_AUGMENT = ["views.augment=''", "loss.weights={mvtl = 1.0, bandwidth = 1.0, sparsity = 1.0}"]
 _ON_NEGATIVES = ["views.augment_on='negatives'", "loss.weights={mvtl = 1.0, bandwidth = 1.0, sparsity = 1.0}"]
 _HALF_COPY = ["views.augment_fraction=0.5"]

@@ -595,3 +595,51 @@ def test_channels_last_layout_of_the_conv_weights(tmp_path, on):
     conv = trainer.module.backbone.stem[0].weight  # (C, 3, 1, 5, 5)
     assert conv.is_contiguous(memory_format=torch.channels_last_3d) is on
     assert conv.is_contiguous() is not on
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_keep_memory_asks_malloc_to_keep_freed_memory_only_when_set(tmp_path, monkeypatch, on):
+    import pulsecl.engine.trainer as trainer_module
+
+    calls = []
+    monkeypatch.setattr(trainer_module, "keep_freed_memory", lambda: calls.append(1) or True)
+    trainer = trainer_module.Trainer(
+        load_config(None, [*TINY, f"train.keep_memory={str(on).lower()}"]), None, tmp_path / "r", log=None
+    )
+    trainer._build()
+    assert trainer.keeps_memory is on
+    assert len(calls) == (1 if on else 0)
+
+
+_RSS_AFTER_FREE = r"""
+import numpy as np
+from pulsecl.engine.device import keep_freed_memory
+
+def rss_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+
+def kept_after_free():
+    base = rss_mb()
+    a = np.ones(64 * 1024 * 1024 // 8)  # 64 MB, every page touched
+    del a
+    return rss_mb() - base
+
+before = kept_after_free()
+took = keep_freed_memory()
+after = kept_after_free()
+print(before, took, after)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_keep_freed_memory_keeps_a_freed_64_mb_block_resident():
+    # glibc's default hands a 64 MB block back to the system on free (RSS falls back);
+    # after keep_freed_memory() the block stays in the heap, mapped, for the next step.
+    out = subprocess.run([sys.executable, "-c", _RSS_AFTER_FREE], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    before, took, after = out.stdout.split()
+    assert took == "True"
+    assert float(before) < 8
+    assert float(after) > 56
