@@ -45,7 +45,7 @@
 5. Malloc keeping freed memory (``--parts allocator``): the small default and the paper
    recipe, at both sizes, with ``train.keep_memory`` on and off, each run in a fresh
    process (glibc's ``mallopt`` cannot be undone in a process), interleaved, best run:
-   ratio.  Part 1 runs in one process, so it times everything with it on.
+   ratio.  Part 1 runs with the key at its default (off).
 
 6. The other speed scripts, run and printed as they are: preprocess_speed.py
    (preprocessing frames/s and peak memory against video length), classical_speed.py,
@@ -320,19 +320,19 @@ def train_child(label: str, keep: str, steps: int) -> None:
     training clips/s with ``train.keep_memory`` on or off; print a JSON line."""
     import statistics
 
-    preset, overrides = _ALLOCATOR_RUNS[label]
+    preset, overrides, _ = _ALLOCATOR_RUNS[label]
     rates, peak, _ = _train_rates(preset, [*overrides, f"train.keep_memory={keep}"], steps)
     print(json.dumps({"clips_per_s": statistics.median(rates), "steps": len(rates), "peak_mb": peak}))
 
 
 def _allocator(args, results: dict, steps: int, paper_steps: int, rounds: int) -> None:
     print("\n## malloc keeping freed memory (train.keep_memory), each run in a fresh process, interleaved")
-    labels = [k for k in _ALLOCATOR_RUNS if args.paper or "paper's size" not in k and k != "paper (preset)"]
+    labels = [k for k, (_, _, paper_size) in _ALLOCATOR_RUNS.items() if args.paper or not paper_size]
     rates: dict = {(k, v): [] for k in labels for v in ("true", "false")}
     peaks: dict = {}
     for _ in range(rounds):
         for label in labels:
-            n = paper_steps if "paper's size" in label or label == "paper (preset)" else steps
+            n = paper_steps if _ALLOCATOR_RUNS[label][2] else steps
             for keep in ("true", "false"):
                 proc = subprocess.run(
                     [sys.executable, __file__, "--train-child", label, keep, str(n), "--threads", str(args.threads)],
@@ -448,12 +448,13 @@ DEFAULT_AT_PAPER = [
     "model.options={channels = 64, norm = 'chromatic'}", "preprocess.size=64", "data.clip_frames=300",
     "train.batch_size=4",
 ]
-#: The configurations timed with and without train.keep_memory (part "allocator").
+#: The configurations timed with and without train.keep_memory (part "allocator"):
+#: label -> (preset, overrides, at the paper's size).
 _ALLOCATOR_RUNS = {
-    "small default": (None, []),
-    "paper recipe at the small size": ("paper", PAPER_AT_SMALL),
-    "default recipe at the paper's size": (None, DEFAULT_AT_PAPER),
-    "paper (preset)": ("paper", []),
+    "small default": (None, [], False),
+    "paper recipe at the small size": ("paper", PAPER_AT_SMALL, False),
+    "default recipe at the paper's size": (None, DEFAULT_AT_PAPER, True),
+    "paper (preset)": ("paper", [], True),
 }
 _NO_AUGMENT = ["views.augment=''", "loss.weights={mvtl = 1.0, bandwidth = 1.0, sparsity = 1.0}"]
 _ON_NEGATIVES = ["views.augment_on='negatives'", "loss.weights={mvtl = 1.0, bandwidth = 1.0, sparsity = 1.0}"]
