@@ -13,9 +13,10 @@
      factor per batch, MVTL alone), at both sizes: the small default's (PhysNet 32
      channels, 32x32, T = 128, batch 8) and the paper's (64 channels, 64x64, T = 300,
      batch 4): ratios default / paper at the same size;
-   * the small default's motion augmentation three ways (an augmented copy of every
-     clip, the default: one more backbone pass; a copy of half the batch; on the
-     negatives: no extra pass) and none;
+   * the small default's motion augmentation four ways (an augmented copy of every
+     clip at half the height and width, the default: one more backbone pass at about a
+     quarter of the cost; the same copy at full size, the default before stop 26; a
+     half-size copy of half the batch; on the negatives: no extra pass) and none;
      channels-last against contiguous memory layout;
    * negatives made four ways without augmentation: equal length (the default), each at
      its own length, cropped to one shorter length, zero-padded (the paper's code).
@@ -459,6 +460,7 @@ _ALLOCATOR_RUNS = {
 _NO_AUGMENT = ["views.augment=''", "loss.weights={mvtl = 1.0, bandwidth = 1.0, sparsity = 1.0}"]
 _ON_NEGATIVES = ["views.augment_on='negatives'", "loss.weights={mvtl = 1.0, bandwidth = 1.0, sparsity = 1.0}"]
 _HALF_COPY = ["views.augment_fraction=0.5"]
+_FULL_COPY = ["views.augment_scale=1.0"]
 
 
 def _training(args, results: dict, steps: int, paper_steps: int, rounds: int) -> None:
@@ -466,7 +468,8 @@ def _training(args, results: dict, steps: int, paper_steps: int, rounds: int) ->
     default, paper_small = "small default", "paper recipe at the small size"
     big_default, paper = "default recipe at the paper's size", "paper (preset)"
     on_neg, still = "small default, motion on the negatives", "small default, no motion augmentation"
-    half = "small default, augmented copy of half the batch"
+    half = "small default, half-size copy of half the batch"
+    full = "small default, full-size copy (before stop 26)"
     contiguous = "small default, contiguous memory layout"
     own, cropped, padded = ("small default, negatives at own length", "small default, cropped negatives",
                             "small default, zero-padded negatives")
@@ -476,6 +479,7 @@ def _training(args, results: dict, steps: int, paper_steps: int, rounds: int) ->
         paper_small: ("paper", PAPER_AT_SMALL),
         on_neg: (None, _ON_NEGATIVES),
         half: (None, _HALF_COPY),
+        full: (None, _FULL_COPY),
         still: (None, _NO_AUGMENT),
         contiguous: (None, ["train.channels_last=false"]),
         own: (None, [neg.format("equal_length = false"), *_NO_AUGMENT]),
@@ -498,6 +502,7 @@ def _training(args, results: dict, steps: int, paper_steps: int, rounds: int) ->
         "default_over_paper_recipe_small": rate[default] / rate[paper_small],
         "default_over_motion_on_negatives": rate[default] / rate[on_neg],
         "default_over_half_copy": rate[default] / rate[half],
+        "default_over_full_size_copy": rate[default] / rate[full],
         "default_over_no_augmentation": rate[default] / rate[still],
         "channels_last_over_contiguous": rate[default] / rate[contiguous],
         "equal_over_own_length": rate[equal_still] / rate[own],
@@ -510,7 +515,8 @@ def _training(args, results: dict, steps: int, paper_steps: int, rounds: int) ->
         ratios["small_default_over_paper"] = rate[default] / rate[paper]
         print(f"  ratio default recipe / paper, both at the paper's size: {ratios['default_over_paper_at_paper_size']:.2f}x")
         print(f"  ratio small default / paper (preset): {ratios['small_default_over_paper']:.1f}x the clips per second")
-    print(f"  ratio default (augmented copy of every clip) / copy of half the batch / motion on the negatives: 1 / "
+    print(f"  ratio default (half-size copy of every clip) / full-size copy / half-size copy of half the batch / "
+          f"motion on the negatives: 1 / {1 / ratios['default_over_full_size_copy']:.2f} / "
           f"{1 / ratios['default_over_half_copy']:.2f} / {1 / ratios['default_over_motion_on_negatives']:.2f}")
     print(f"  ratio default / no motion augmentation: {ratios['default_over_no_augmentation']:.2f}x")
     print(f"  ratio channels-last / contiguous memory layout: {ratios['channels_last_over_contiguous']:.2f}x")

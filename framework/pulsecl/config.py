@@ -138,6 +138,11 @@ class ViewsConfig:
     # the moving anchor must match the positive made from still frames; equal-length proxy).
     augment_on: str = "copy"
     augment_fraction: float = 1.0  # share of the batch that gets an augmented copy (augment_on = "copy")
+    # augment_scale: the augmented copy's crops are scaled by this factor (area-averaged)
+    # before the backbone (augment_on = "copy"): at 0.5 its pass costs about a quarter of
+    # the anchor's. The pulse is a spatial average, so the copy still carries it; the half-
+    # size copy kept the full copy's motion result (docs/measurements.md, "Stop 26").
+    augment_scale: float = 0.5
 
 
 @dataclass
@@ -450,6 +455,11 @@ def validate(config: Config) -> None:
         raise ConfigError(f"data.sampling = '{config.data.sampling}': use 'uniform' or 'subjects'")
     if config.views.augment_on not in ("copy", "negatives", "anchor"):
         raise ConfigError(f"views.augment_on = '{config.views.augment_on}': use 'copy', 'negatives' or 'anchor'")
+    if not 0.0 < config.views.augment_scale <= 1.0:
+        raise ConfigError(
+            f"views.augment_scale = {config.views.augment_scale}: give the scale of the augmented copy's "
+            "crops, in (0, 1] (1 = the anchor's size)"
+        )
     if not 0.0 < config.views.augment_fraction <= 1.0:
         raise ConfigError(
             f"views.augment_fraction = {config.views.augment_fraction}: give the share of the batch "

@@ -456,7 +456,7 @@ class Recorder(torch.nn.Module):
         return self.w * x.mean(dim=(1, 3, 4))
 
 
-def _module(augment_on="copy", fraction=1.0):
+def _module(augment_on="copy", fraction=1.0, scale=1.0):
     from pulsecl.engine.trainer import TrainingModule
 
     backbone = Recorder()
@@ -464,7 +464,7 @@ def _module(augment_on="copy", fraction=1.0):
     module = TrainingModule(
         backbone, pulsecl.build("samplers", "identity"), proxy,
         pulsecl.build("view_windows", "windows", n_views=2), pulsecl.build("augmentations", "motion"),
-        augment_on=augment_on, augment_fraction=fraction,
+        augment_on=augment_on, augment_fraction=fraction, augment_scale=scale,
     )
     module.clip_frames = 64
     return module, backbone, proxy
@@ -487,6 +487,59 @@ def test_augmented_copy_of_a_share_of_the_batch():
     x = torch.rand(4, 3, 96, 8, 8)
     out = module(x, torch.full((4,), 30.0), torch.Generator().manual_seed(2))
     assert backbone.seen[0].shape[0] == 2 and out["augmented"].shape == (2, 64)
+
+
+def test_scale_space_averages_blocks_of_pixels():
+    from pulsecl.engine.step import scale_space
+
+    x = torch.arange(2 * 3 * 4 * 4, dtype=torch.float32).reshape(1, 2, 3, 4, 4)
+    half = scale_space(x, 0.5)
+    assert half.shape == (1, 2, 3, 2, 2)
+    # the top-left output pixel is the mean of the 2x2 block it covers
+    block = x[0, 1, 2, :2, :2]
+    assert torch.allclose(half[0, 1, 2, 0, 0], block.mean())
+    assert torch.allclose(half[0, 0, 0, 1, 1], torch.tensor([10.0, 11.0, 14.0, 15.0]).mean())
+    assert scale_space(x, 1.0) is x
+    assert scale_space(x, 0.1).shape == (1, 2, 3, 1, 1)  # at least one pixel
+
+
+def test_augmented_copy_at_half_scale_keeps_the_anchor_and_negatives_at_full_size():
+    module, backbone, proxy = _module(fraction=0.5, scale=0.5)
+    x = torch.rand(4, 3, 96, 8, 8, generator=torch.Generator().manual_seed(1))
+    fs = torch.full((4,), 30.0)
+    out = module(x, fs, torch.Generator().manual_seed(2))
+    copy, main_call = backbone.seen
+    assert copy.shape == (2, 3, 64, 4, 4)  # half the batch, half the height and width
+    assert main_call.shape == (8, 3, 64, 8, 8)
+    assert out["augmented"].shape == (2, 64)
+    # the copy is the moved clip, area-averaged: redo the augmentation's draws
+    moved = module.augment(x[:2, :, :64], fs[:2], generator=torch.Generator().manual_seed(2))
+    want = moved.reshape(2, 3, 64, 4, 2, 4, 2).mean(dim=(4, 6))
+    assert torch.allclose(copy, want, atol=1e-5)
+
+
+def test_the_trainer_builds_the_copy_the_config_asks_for(tmp_path):
+    """The trainer hands views.augment_fraction and views.augment_scale to its module (the
+    default: a half-size copy of every clip)."""
+    from pulsecl.config import load_config
+    from pulsecl.engine.trainer import Trainer
+
+    trainer = Trainer(load_config(None, list(TINY)), None, tmp_path / "a", log=None)
+    trainer._build()
+    assert (trainer.module.augment_fraction, trainer.module.augment_scale) == (1.0, 0.5)
+    trainer = Trainer(load_config(None, [*TINY, "views.augment_fraction=0.25", "views.augment_scale=1.0"]), None,
+                      tmp_path / "b", log=None)
+    trainer._build()
+    assert (trainer.module.augment_fraction, trainer.module.augment_scale) == (0.25, 1.0)
+
+
+def test_augment_scale_out_of_range_is_a_config_error():
+    from pulsecl.config import load_config
+    from pulsecl.errors import ConfigError
+
+    for bad in ("0", "1.5"):
+        with pytest.raises(ConfigError, match=r"views.augment_scale = .*\(0, 1\]"):
+            load_config(None, [f"views.augment_scale={bad}"])
 
 
 def _one_pass(augment_on):

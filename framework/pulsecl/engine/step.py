@@ -10,13 +10,24 @@ import math
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from pulsecl.config import Config
 from pulsecl.errors import ConfigError
 from pulsecl.plugins import get_plugin_manager
 
-__all__ = ["TrainingModule", "build_losses", "build_view", "check_augment", "check_pseudo_labels", "extra_negatives"]
+__all__ = ["TrainingModule", "build_losses", "scale_space", "build_view", "check_augment", "check_pseudo_labels", "extra_negatives"]
+
+
+def scale_space(x: torch.Tensor, scale: float) -> torch.Tensor:
+    """(B, C, T, H, W) clips with height and width scaled by ``scale`` (area average;
+    at least 1 pixel each); ``x`` itself when ``scale`` is 1."""
+    if scale >= 1.0:
+        return x
+    h, w = x.shape[-2:]
+    size = (x.shape[2], max(1, round(h * scale)), max(1, round(w * scale)))
+    return F.interpolate(x, size=size, mode="area")
 
 
 class TrainingModule(nn.Module):
@@ -33,7 +44,9 @@ class TrainingModule(nn.Module):
 
     With an ``augment`` view generator: ``augment_on="copy"`` runs the sampler and
     backbone on ``augment(x)`` for the first ``ceil(augment_fraction * B)`` anchors and
-    returns ``augmented`` (B', T) (one more backbone pass, for the invariance loss);
+    returns ``augmented`` (B', T) (one more backbone pass, for the invariance loss; with
+    ``augment_scale`` s < 1 the copy's crops are area-averaged to s times their height and
+    width after the sampler, a pass of about s² the anchor's cost);
     ``augment_on="negatives"`` cuts the negatives from the augmented context instead,
     so the positive, made from a moving clip, must match the still anchor (no extra
     pass, no ``augmented`` output); ``augment_on="anchor"`` moves the anchor clip and
@@ -50,6 +63,7 @@ class TrainingModule(nn.Module):
         augment=None,
         augment_on: str = "copy",
         augment_fraction: float = 1.0,
+        augment_scale: float = 1.0,
     ):
         super().__init__()
         self.backbone = backbone
@@ -59,6 +73,7 @@ class TrainingModule(nn.Module):
         self.augment = augment
         self.augment_on = augment_on
         self.augment_fraction = float(augment_fraction)
+        self.augment_scale = float(augment_scale)
         self.clip_frames: int | None = None  # anchor length T; None = all of x
 
     def forward(self, x: torch.Tensor, fs: torch.Tensor, generator: torch.Generator | None = None) -> dict:
@@ -70,7 +85,8 @@ class TrainingModule(nn.Module):
             # before the anchor, so that a sampler's regularisation (which looks at its
             # last call) sees the anchor clip
             n = max(1, math.ceil(self.augment_fraction * x.shape[0]))
-            augmented = self.backbone(self.sampler(self.augment(clip[:n], fs[:n], generator=generator)))
+            seen_copy = self.sampler(self.augment(clip[:n], fs[:n], generator=generator))
+            augmented = self.backbone(scale_space(seen_copy, self.augment_scale))
         if self.proxy is None:
             out = {"signal": self.backbone(self.sampler(clip))}
         else:

@@ -157,6 +157,7 @@ class Trainer:
         self.module = TrainingModule(
             backbone, sampler, proxy, windows, augment,
             augment_on=cfg.views.augment_on, augment_fraction=cfg.views.augment_fraction,
+            augment_scale=cfg.views.augment_scale,
         ).to(self.device)
         from pulsecl.nn.layout import channels_last_3d, has_conv3d
 
