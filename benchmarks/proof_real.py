@@ -65,7 +65,6 @@ def recipes(budget: float) -> dict[str, list[str]]:
     band = "band_bpm = [45.0, 150.0]"
     return {
         "pulsecl default": [*common],  # whatever the config's defaults are
-        "default, full-size copy (the default before stop 26)": [*common, "views.augment_scale=1.0"],
         "default, zero time padding": [*common, "model.options={channels = 32, norm = 'chromatic', time_padding = 'zeros'}"],
         "old default (cropped negatives)": [
             *common, "views.proxy_options={crop_negatives = true}", "views.augment='motion'",

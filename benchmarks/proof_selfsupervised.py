@@ -65,7 +65,6 @@ def recipes(budget: float) -> dict[str, list[str]]:
         "default, motion on the negatives": [*common, "views.proxy_options={equal_length = true}", *on_negatives],
         "default, motion as an augmented copy": [*common, "views.proxy_options={equal_length = true}", *copy],
         "default, copy on half the batch": [*common, "views.augment_fraction=0.5", "views.augment_scale=1.0"],
-        "default, full-size copy (the default before stop 26)": [*common, "views.augment_scale=1.0"],
         "default, half-size copy of every clip": [*common, "views.augment_fraction=1.0", "views.augment_scale=0.5"],
         "default, half-size copy of half the batch": [*common, "views.augment_fraction=0.5", "views.augment_scale=0.5"],
         "default, motion on the anchor": [*common, "views.augment_on='anchor'", f"loss.weights={{{weights}}}"],

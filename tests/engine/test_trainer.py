@@ -520,17 +520,17 @@ def test_augmented_copy_at_half_scale_keeps_the_anchor_and_negatives_at_full_siz
 
 def test_the_trainer_builds_the_copy_the_config_asks_for(tmp_path):
     """The trainer hands views.augment_fraction and views.augment_scale to its module (the
-    default: a half-size copy of every clip)."""
+    default: a full-size copy of every clip)."""
     from pulsecl.config import load_config
     from pulsecl.engine.trainer import Trainer
 
     trainer = Trainer(load_config(None, list(TINY)), None, tmp_path / "a", log=None)
     trainer._build()
-    assert (trainer.module.augment_fraction, trainer.module.augment_scale) == (1.0, 0.5)
-    trainer = Trainer(load_config(None, [*TINY, "views.augment_fraction=0.25", "views.augment_scale=1.0"]), None,
+    assert (trainer.module.augment_fraction, trainer.module.augment_scale) == (1.0, 1.0)
+    trainer = Trainer(load_config(None, [*TINY, "views.augment_fraction=0.25", "views.augment_scale=0.5"]), None,
                       tmp_path / "b", log=None)
     trainer._build()
-    assert (trainer.module.augment_fraction, trainer.module.augment_scale) == (0.25, 1.0)
+    assert (trainer.module.augment_fraction, trainer.module.augment_scale) == (0.25, 0.5)
 
 
 def test_augment_scale_out_of_range_is_a_config_error():
