@@ -349,6 +349,12 @@ def get_plugin_manager() -> PulseclPluginManager:
     return _MANAGER
 
 
+def disabled_plugins() -> list[str]:
+    """The plugins disabled by :func:`reset_plugin_manager` (``--disable-plugin``), not
+    counting ``PULSECL_DISABLE_PLUGINS`` (read when the manager loads)."""
+    return list(_DISABLED)
+
+
 def reset_plugin_manager(disabled: Iterable[str] = ()) -> None:
     """Forget the process-wide manager; the next use loads again (tests, CLI flags)."""
     global _MANAGER, _DISABLED

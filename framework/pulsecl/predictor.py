@@ -180,6 +180,8 @@ def predict(
     progress: bool = False,
     prefetch: bool = True,
     resample: bool = True,
+    threads: int | None = None,
+    crop_process: bool = False,
 ) -> Prediction:
     """Heart rate of the face in ``source``.
 
@@ -206,6 +208,15 @@ def predict(
         resample: for a model, bring the crops to the frame rate it was trained at (its
             ``fs``) when the video's differs by more than 5 %, by linear interpolation in
             time; the pulse comes back at the video's rate.
+        threads: for a model on the CPU, torch's threads during this call (torch's own
+            setting is restored afterwards).
+        crop_process: for a model and a video file or image folder, decode and crop the
+            video in a child process that starts before the model loads, so that the
+            video is read while torch is imported (:mod:`pulsecl.video.worker`; ``pulsecl
+            predict`` does this).  The crops are the same; plugins registered at run time
+            in this process are not seen by the child, hence off by default.  Crops are
+            made here as usual when the model's preprocessing settings cannot be read
+            without torch or turn out to differ.
 
     Returns:
         A :class:`~pulsecl.prediction.Prediction`.
@@ -220,14 +231,74 @@ def predict(
     from pulsecl.video import PrefetchSource, open_source
     from pulsecl.video.pipeline import CropStream
 
-    s = setup(method, checkpoint, model=model, config=config, roi=roi, band_bpm=band_bpm, window_s=window_s,
-              stride_s=stride_s, preset=preset, device=device, method_options=method_options, resample=resample)
-    src = open_source(source, fs=fs, chunk_frames=s.config.preprocess.chunk_frames)
-    label = src.path or src.name
-    check_rate(src.fs, s.band_hz, f"'{label}'")
-    s.extractor.adapt(src.fs)
-    preload_scipy()  # its import overlaps decoding; the analysis at the end needs it
-    stream = CropStream(PrefetchSource(src) if prefetch else src, s.config.preprocess, progress=progress)
-    for crops, ts in stream:
-        s.extractor.feed(crops, ts)
-    return finish(s, stream, label)
+    weights = checkpoint if checkpoint is not None else model
+    early = None
+    if crop_process and weights is not None and prefetch and _is_file_source(source):
+        early = _start_crops(source, fs, weights, config, roi, progress)
+    before = None
+    try:
+        s = setup(method, checkpoint, model=model, config=config, roi=roi, band_bpm=band_bpm, window_s=window_s,
+                  stride_s=stride_s, preset=preset, device=device, method_options=method_options, resample=resample)
+        if threads is not None and s.model is not None:
+            import torch
+
+            before = torch.get_num_threads()
+            torch.set_num_threads(max(1, int(threads)))
+        if early is not None and early.settings != s.config.preprocess:
+            early.close()  # the model's settings differ from what was read without torch
+            early = None
+        stream: Any
+        if early is not None:
+            src_fs, label, stream = early.fs, early.path or early.name, early
+        else:
+            src = open_source(source, fs=fs, chunk_frames=s.config.preprocess.chunk_frames)
+            src_fs, label = src.fs, src.path or src.name
+            stream = CropStream(PrefetchSource(src) if prefetch else src, s.config.preprocess, progress=progress)
+        check_rate(src_fs, s.band_hz, f"'{label}'")
+        s.extractor.adapt(src_fs)
+        preload_scipy()  # its import overlaps decoding; the analysis at the end needs it
+        for crops, ts in stream:
+            s.extractor.feed(crops, ts)
+        return finish(s, stream, label)
+    finally:
+        if early is not None:
+            early.close()
+        if before is not None:
+            import torch
+
+            torch.set_num_threads(before)
+
+
+def _is_file_source(source: Any) -> bool:
+    """A video file or image folder that exists (what a crop process can open)."""
+    from pathlib import Path
+
+    return isinstance(source, (str, os.PathLike)) and Path(source).exists()
+
+
+def _start_crops(source: Any, fs: float | None, weights: Any, config: Any, roi: str | None, progress: bool):
+    """A :class:`~pulsecl.video.worker.CropProcess` with the preprocessing settings
+    :func:`setup` will give the model (``config``, else the checkpoint's own, read without
+    torch; ``roi``), started now; None when they cannot be read that way."""
+    from pulsecl.config import Config, merge
+    from pulsecl.engine.checkpoint import peek_config
+    from pulsecl.errors import PulseclError
+    from pulsecl.video.pipeline import check_settings
+    from pulsecl.video.worker import CropProcess
+
+    try:
+        if config is not None:
+            settings = copy.deepcopy(config.preprocess)
+        else:
+            from pulsecl.models import _resolve
+
+            raw = peek_config(_resolve(weights)[0])
+            if raw is None:
+                return None
+            settings = merge(Config(), {k: v for k, v in raw.items() if isinstance(v, dict)}, "checkpoint").preprocess
+        if roi is not None:
+            settings.roi = roi
+        check_settings(settings)
+    except PulseclError:  # setup() says what is wrong, as it does without a crop process
+        return None
+    return CropProcess(source, settings, fs=fs, progress=progress)

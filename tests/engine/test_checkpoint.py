@@ -142,3 +142,46 @@ def test_checkpoints_record_every_option_and_old_ones_keep_their_padding(tmp_pat
     old, _ = build_from_checkpoint({**data, "format_version": 1})
     new, _ = build_from_checkpoint({**data, "format_version": 2})
     assert (old.time_padding, new.time_padding) == ("zeros", "replicate")
+
+
+def test_peek_config_reads_the_config_without_torch(tmp_path):
+    """What predict reads while torch is still being imported (pulsecl.video.worker)."""
+    import json
+    import subprocess
+    import sys
+
+    from pulsecl.config import Config, config_to_dict
+
+    config = Config()
+    config.preprocess.size = 24
+    config.preprocess.roi = "full"
+    path = tmp_path / "run" / "best.pt"
+    net = torch.nn.Conv3d(3, 2, 1)
+    save_checkpoint(path, {"model": {"backbone": "x", "options": {}}, "state_dict": net.state_dict(),
+                           "config": config_to_dict(config), "fs": 15.0})
+    script = (
+        "import json, sys\n"
+        "from pulsecl.engine.checkpoint import peek_config\n"
+        f"raw = peek_config({str(path.parent)!r})\n"  # a run folder: its best.pt
+        "print(json.dumps({'torch': 'torch' in sys.modules, 'preprocess': raw['preprocess']}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    report = json.loads(out)
+    assert report == {"torch": False, "preprocess": config_to_dict(config)["preprocess"]}
+
+
+def test_peek_config_gives_none_for_what_is_not_a_pulsecl_checkpoint_and_runs_nothing(tmp_path):
+    from pulsecl.engine.checkpoint import peek_config
+
+    weights = tmp_path / "weights.pt"
+    torch.save(torch.nn.Linear(3, 2).state_dict(), weights)
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"\x00" * 64)
+    pwned = tmp_path / "PWNED"
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": "pulsecl-checkpoint", "config": {}, "state_dict": Shell(pwned)}, evil)
+    no_config = tmp_path / "no-config.pt"
+    save_checkpoint(no_config, {"model": {"backbone": "x", "options": {}}, "state_dict": {}})
+    for path in (weights, garbage, evil, no_config, tmp_path / "missing.pt"):
+        assert peek_config(path) is None, path
+    assert not pwned.exists()  # the shell command never ran

@@ -48,6 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, metavar="N", default=None,
                    help="CPU threads for the model of --checkpoint/--model (default: one fewer than the CPUs, "
                    "at least 1, as the video is decoded in a thread of its own)")
+    p.add_argument("--no-crop-process", dest="crop_process", action="store_false",
+                   help="with --checkpoint/--model: decode and crop the video in this process, after the model "
+                   "has loaded (by default a child process reads it while torch is imported)")
     p.add_argument("--duration", type=float, metavar="S", default=None, help="--camera: stop after S seconds")
     p.add_argument("--config", metavar="FILE", default=None, help="TOML config file or preset")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", dest="overrides",
@@ -97,19 +100,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--duration is for --camera; a video is read to its end")
     if args.threads is not None and args.checkpoint is None and args.model is None:
         raise ConfigError("--threads is for --checkpoint or --model; a classical method runs in one thread")
-    threads = model_threads(args.threads)
     options = _options(args)
-    before = None
     if args.checkpoint is not None or args.model is not None:
-        import torch
-
-        before = torch.get_num_threads()
-        torch.set_num_threads(threads)
-    try:
-        result = _predict(args, options)
-    finally:
-        if before is not None:  # main() may be called again in this process (tests, notebooks)
-            torch.set_num_threads(before)
+        options["threads"] = model_threads(args.threads)  # for this command only (predict restores torch's)
+    result = _predict(args, options)
     # The heart rate first: a file that cannot be written (a full disk) still leaves it on screen.
     print(
         f"{result.source}: {result.hr_bpm:.1f} bpm, {result.quality} confidence  (SNR {result.snr_db:.1f} dB, "
@@ -130,9 +124,23 @@ def _predict(args: argparse.Namespace, options: dict):
     if args.camera is not None:
         from pulsecl.live import live
 
-        return live(args.camera, fs=args.fs, method=args.method, checkpoint=args.checkpoint, model=args.model,
-                    duration=args.duration, **options)
+        threads = options.pop("threads", None)
+        before = None
+        if threads is not None:
+            import torch
+
+            before = torch.get_num_threads()
+            torch.set_num_threads(threads)
+        try:
+            return live(args.camera, fs=args.fs, method=args.method, checkpoint=args.checkpoint, model=args.model,
+                        duration=args.duration, **options)
+        finally:
+            if before is not None:  # main() may be called again in this process (tests, notebooks)
+                torch.set_num_threads(before)
     from pulsecl.predictor import predict
 
+    # With a model, the video is decoded and cropped in a child process while torch is
+    # imported and the model loads (pulsecl.video.worker): the command line has no plugin
+    # registered at run time that the child could miss.
     return predict(args.video, fs=args.fs, method=args.method, checkpoint=args.checkpoint, model=args.model,
-                   progress=not args.no_progress, **options)
+                   progress=not args.no_progress, crop_process=args.crop_process, **options)

@@ -41,7 +41,8 @@ FORMAT_1_DEFAULTS: dict[str, dict[str, Any]] = {
     "physformer_lite": {"time_padding": "zeros"},
 }
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "build_from_checkpoint", "resolved_options", "checkpoint_file", "load_checkpoint", "pickle_globals", "save_checkpoint"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "build_from_checkpoint", "resolved_options", "checkpoint_file", "load_checkpoint",
+           "peek_config", "pickle_globals", "save_checkpoint"]
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
@@ -146,6 +147,55 @@ def _check_payload(data: dict[str, Any], path: str) -> None:
     fs = data.get("fs")
     if fs is not None and (isinstance(fs, bool) or not isinstance(fs, (int, float)) or not fs > 0):
         raise CheckpointError(f"checkpoint '{path}': fs = {fs!r} is not a frame rate")
+
+
+def peek_config(path: str | Path) -> dict[str, Any] | None:
+    """The ``config`` entry of a checkpoint file or run folder, read without torch: for
+    work that needs the model's settings while torch is still being imported (``predict``
+    starts cropping the video then, :mod:`pulsecl.video.worker`).  None for anything that
+    is not a torch zip holding a pulsecl checkpoint with a config table.
+
+    Nothing is run: the unpickler makes plain containers only and refuses any global
+    outside torch (tensors and storages become None; no data file is read).  It is no
+    check of the file either: :func:`load_checkpoint` still loads and checks it.
+    """
+    try:
+        path = checkpoint_file(path)
+        if not zipfile.is_zipfile(path):
+            return None
+        with zipfile.ZipFile(path) as zf:
+            names = [n for n in zf.namelist() if n.endswith("/data.pkl") or n == "data.pkl"]
+            if len(names) != 1:
+                return None
+            blob = zf.read(names[0])
+        data = _Peek(io.BytesIO(blob)).load()
+    except (CheckpointError, OSError, zipfile.BadZipFile, pickle.UnpicklingError, EOFError, ValueError,
+            TypeError, AttributeError, IndexError, KeyError, RuntimeError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("config"), dict):
+        return None
+    return data["config"]
+
+
+def _nothing(*args: Any, **kwargs: Any) -> None:
+    """What :class:`_Peek` makes of torch's tensor and storage builders."""
+    return None
+
+
+class _Peek(pickle.Unpickler):
+    """Unpickles a torch checkpoint's ``data.pkl`` into plain containers (tensors None)."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "collections" and name == "OrderedDict":
+            import collections
+
+            return collections.OrderedDict
+        if module == "torch" or module.startswith("torch."):
+            return _nothing
+        raise pickle.UnpicklingError(f"global '{module}.{name}' is not read without torch")
+
+    def persistent_load(self, pid: Any) -> None:
+        return None
 
 
 # Globals every torch checkpoint names (tensor rebuilding, ordered dicts): not "code".
