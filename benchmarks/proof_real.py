@@ -65,6 +65,7 @@ def recipes(budget: float) -> dict[str, list[str]]:
     band = "band_bpm = [45.0, 150.0]"
     return {
         "pulsecl default": [*common],  # whatever the config's defaults are
+        "default, half-size copy": [*common, "views.augment_scale=0.5"],
         "default, zero time padding": [*common, "model.options={channels = 32, norm = 'chromatic', time_padding = 'zeros'}"],
         "old default (cropped negatives)": [
             *common, "views.proxy_options={crop_negatives = true}", "views.augment='motion'",
