@@ -283,7 +283,6 @@ def _start_crops(source: Any, fs: float | None, weights: Any, config: Any, roi: 
     from pulsecl.config import Config, merge
     from pulsecl.engine.checkpoint import peek_config
     from pulsecl.errors import PulseclError
-    from pulsecl.video.pipeline import check_settings
     from pulsecl.video.worker import CropProcess
 
     try:
@@ -297,8 +296,7 @@ def _start_crops(source: Any, fs: float | None, weights: Any, config: Any, roi: 
                 return None
             settings = merge(Config(), {k: v for k, v in raw.items() if isinstance(v, dict)}, "checkpoint").preprocess
         if roi is not None:
-            settings.roi = roi
-        check_settings(settings)
+            settings.roi = roi  # settings that cannot work fail in setup(), which stops the child
     except PulseclError:  # setup() says what is wrong, as it does without a crop process
         return None
     return CropProcess(source, settings, fs=fs, progress=progress)

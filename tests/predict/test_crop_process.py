@@ -167,3 +167,27 @@ def test_a_child_that_dies_is_a_one_line_data_error(videos):
     assert message.startswith(f"'{videos['light-30fps'].path}': the crop process ended without finishing (exit status ")
     assert message.endswith("read the video in this process instead (predict --no-crop-process, or crop_process=False)")
     assert "\n" not in message
+
+
+def test_bad_settings_fail_as_without_a_crop_process_and_end_the_child(videos, make_checkpoint, monkeypatch):
+    import pulsecl.video.worker as worker
+    from pulsecl.errors import ConfigError
+    from pulsecl.predictor import predict
+
+    children = []
+    real = worker.CropProcess.__init__
+
+    def init(self, *a, **k):
+        real(self, *a, **k)
+        children.append(self)
+
+    monkeypatch.setattr(worker.CropProcess, "__init__", init)
+    ck = make_checkpoint()
+    video = str(videos["light-30fps"].path)
+    with pytest.raises(ConfigError) as here:
+        predict(video, checkpoint=ck, device="cpu", roi="cheek")
+    with pytest.raises(ConfigError) as child:
+        predict(video, checkpoint=ck, device="cpu", roi="cheek", crop_process=True)
+    assert str(child.value) == str(here.value) == "roi 'cheek': use 'face' or 'full' (video already cropped to skin)"
+    (started,) = children
+    assert started._proc.poll() is not None  # stopped and reaped
