@@ -149,6 +149,12 @@ def test_the_cli_reads_the_video_in_a_crop_process(videos, make_checkpoint, tmp_
     assert main(["predict", video, "--checkpoint", str(ck), "--device", "cpu", "--no-progress"]) == 0
     assert [str(p) for p in started] == [video]
     assert main(["predict", video, "--no-progress"]) == 0  # a classical method has nothing to wait for
+    assert main(["predict", video, "--checkpoint", str(ck), "--device", "cpu", "--no-progress", "--no-crop-process"]) == 0
+    assert len(started) == 1
+    import os
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)  # one CPU: nothing to overlap
+    assert main(["predict", video, "--checkpoint", str(ck), "--device", "cpu", "--no-progress"]) == 0
     assert len(started) == 1
 
 

@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "at least 1, as the video is decoded in a thread of its own)")
     p.add_argument("--no-crop-process", dest="crop_process", action="store_false",
                    help="with --checkpoint/--model: decode and crop the video in this process, after the model "
-                   "has loaded (by default a child process reads it while torch is imported)")
+                   "has loaded (by default, with more than one CPU, a child process reads it while torch is imported)")
     p.add_argument("--duration", type=float, metavar="S", default=None, help="--camera: stop after S seconds")
     p.add_argument("--config", metavar="FILE", default=None, help="TOML config file or preset")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", dest="overrides",
@@ -76,19 +76,23 @@ def model_threads(requested: int | None) -> int:
     and cropped in the main thread; a model using every core competes with both (on 2
     cores, 1 torch thread took about 0.3 s less end to end than 2 on a 30-s video;
     ``docs/measurements.md``)."""
-    import os
-
     from pulsecl.errors import ConfigError
 
     if requested is not None:
         if requested < 1:
             raise ConfigError(f"--threads {requested}: give a positive number of threads")
         return int(requested)
+    return max(1, usable_cpus() - 1)
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on."""
+    import os
+
     try:
-        cpus = len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
-    return max(1, cpus - 1)
+        return os.cpu_count() or 1
 
 
 def run(args: argparse.Namespace) -> int:
@@ -141,6 +145,7 @@ def _predict(args: argparse.Namespace, options: dict):
 
     # With a model, the video is decoded and cropped in a child process while torch is
     # imported and the model loads (pulsecl.video.worker): the command line has no plugin
-    # registered at run time that the child could miss.
+    # registered at run time that the child could miss.  On one CPU the two would only
+    # take turns, and the child's start-up would be added.
     return predict(args.video, fs=args.fs, method=args.method, checkpoint=args.checkpoint, model=args.model,
-                   progress=not args.no_progress, crop_process=args.crop_process, **options)
+                   progress=not args.no_progress, crop_process=args.crop_process and usable_cpus() > 1, **options)
