@@ -27,6 +27,7 @@ The live loop (:mod:`pulsecl.live`) uses the same :func:`setup` and :func:`finis
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from pulsecl.errors import ConfigError, SignalError
 from pulsecl.extractors import ModelPulse, TracePulse, check_rate, uniform_grid
 from pulsecl.prediction import Prediction
 
-__all__ = ["Prediction", "Setup", "finish", "predict", "setup"]
+__all__ = ["Prediction", "Setup", "finish", "predict", "setup", "torch_threads"]
 
 
 @dataclass
@@ -232,18 +233,15 @@ def predict(
     from pulsecl.video.pipeline import CropStream
 
     weights = checkpoint if checkpoint is not None else model
-    early = None
-    if crop_process and weights is not None and prefetch and _is_file_source(source):
-        early = _start_crops(source, fs, weights, config, roi, progress)
-    before = None
-    try:
+    with contextlib.ExitStack() as stack:
+        early = None
+        if crop_process and weights is not None and prefetch and _is_file_source(source):
+            early = _start_crops(source, fs, weights, config, roi, progress)
+            if early is not None:
+                stack.callback(early.close)  # also when setup() fails: no child is left behind
         s = setup(method, checkpoint, model=model, config=config, roi=roi, band_bpm=band_bpm, window_s=window_s,
                   stride_s=stride_s, preset=preset, device=device, method_options=method_options, resample=resample)
-        if threads is not None and s.model is not None:
-            import torch
-
-            before = torch.get_num_threads()
-            torch.set_num_threads(max(1, int(threads)))
+        stack.enter_context(torch_threads(threads if s.model is not None else None))
         if early is not None and early.settings != s.config.preprocess:
             early.close()  # the model's settings differ from what was read without torch
             early = None
@@ -260,13 +258,23 @@ def predict(
         for crops, ts in stream:
             s.extractor.feed(crops, ts)
         return finish(s, stream, label)
-    finally:
-        if early is not None:
-            early.close()
-        if before is not None:
-            import torch
 
-            torch.set_num_threads(before)
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None):
+    """torch's CPU threads set to ``threads`` inside the block, restored after it (torch's
+    setting is process-wide); nothing at all for None (torch is not imported then)."""
+    if threads is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, int(threads)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _is_file_source(source: Any) -> bool:

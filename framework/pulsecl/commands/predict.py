@@ -127,20 +127,11 @@ def run(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace, options: dict):
     if args.camera is not None:
         from pulsecl.live import live
+        from pulsecl.predictor import torch_threads
 
-        threads = options.pop("threads", None)
-        before = None
-        if threads is not None:
-            import torch
-
-            before = torch.get_num_threads()
-            torch.set_num_threads(threads)
-        try:
+        with torch_threads(options.pop("threads", None)):  # restored: main() may run again in this process
             return live(args.camera, fs=args.fs, method=args.method, checkpoint=args.checkpoint, model=args.model,
                         duration=args.duration, **options)
-        finally:
-            if before is not None:  # main() may be called again in this process (tests, notebooks)
-                torch.set_num_threads(before)
     from pulsecl.predictor import predict
 
     # With a model, the video is decoded and cropped in a child process while torch is

@@ -161,13 +161,9 @@ def peek_config(path: str | Path) -> dict[str, Any] | None:
     """
     try:
         path = checkpoint_file(path)
-        if not zipfile.is_zipfile(path):
+        blob = _zip_pickle(path) if zipfile.is_zipfile(path) else None
+        if blob is None:
             return None
-        with zipfile.ZipFile(path) as zf:
-            names = [n for n in zf.namelist() if n.endswith("/data.pkl") or n == "data.pkl"]
-            if len(names) != 1:
-                return None
-            blob = zf.read(names[0])
         data = _Peek(io.BytesIO(blob)).load()
     except (CheckpointError, OSError, zipfile.BadZipFile, pickle.UnpicklingError, EOFError, ValueError,
             TypeError, AttributeError, IndexError, KeyError, RuntimeError):
@@ -175,6 +171,13 @@ def peek_config(path: str | Path) -> dict[str, Any] | None:
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("config"), dict):
         return None
     return data["config"]
+
+
+def _zip_pickle(path: str | Path) -> bytes | None:
+    """The ``data.pkl`` of a torch zip file (None when it has none)."""
+    with zipfile.ZipFile(path) as zf:
+        names = [n for n in zf.namelist() if n.endswith("data.pkl")]
+        return zf.read(names[0]) if names else None
 
 
 def _nothing(*args: Any, **kwargs: Any) -> None:
@@ -211,11 +214,9 @@ def pickle_globals(path: str | Path, limit: int = 10_000) -> list[str]:
 
     try:
         if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as zf:
-                names = [n for n in zf.namelist() if n.endswith("data.pkl")]
-                if not names:
-                    return []
-                blob = zf.read(names[0])
+            blob = _zip_pickle(path)
+            if blob is None:
+                return []
         else:
             with open(path, "rb") as fh:
                 blob = fh.read(64 * 2**20)
