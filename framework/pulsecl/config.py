@@ -61,9 +61,9 @@ class SignalConfig:
     window_s: float = 10.0  # sliding window for HR over time, seconds
     stride_s: float = 1.0  # stride of that window, seconds
     preset: str = "default"  # post-processing preset: default | rppg-toolbox | gideon2021
-    # octave rule: answer half the top rate when its peak holds this share of the top's
-    # power (0 = off, the default: measured not to help, docs/measurements.md)
-    half_ratio: float = 0.0
+    # the harmonic rule: halve an answer that is the second harmonic of a pulse with a
+    # pronounced dicrotic wave (pulsecl.signal.analysis.harmonic_rule; docs/measurements.md)
+    harmonic_rule: bool = True
     despike: bool = True  # classical methods: replace frames whose colour jumps (the ROI left the skin)
 
 
@@ -76,8 +76,15 @@ class PreprocessConfig:
     detect_every: int = 10  # run the detector every N frames, track in between
     box_scale: float = 1.2  # enlarge the detected box by this factor
     smooth: float = 0.3  # temporal smoothing of boxes (EMA weight of the new box, 0-1]
-    size: int = 32  # crops are resized to size x size pixels (the small default; paper: 64)
-    roi: str = "face"  # face | full (video already cropped to skin)
+    size: int = 32  # a model's crops are resized to size x size pixels (the small default; paper: 64)
+    # auto | face | landmarks | full.  face: the detector's box (with a colour skin mask for
+    # classical methods); landmarks: the skin region of face landmarks (face oval less eyes,
+    # brows, mouth; pixels outside it zero), from the landmarker; full: video already cropped
+    # to skin; auto: landmarks for classical methods when the landmarker can run, else face,
+    # and face for models (docs/measurements.md, "Real faces")
+    roi: str = "auto"
+    landmarker: str = "facemesh"  # face-detector plugin with landmarks and a skin region (roi = landmarks)
+    trace_size: int = 128  # crop size of classical methods' skin traces (32 px lost the pulse on real faces)
     chunk_frames: int = 300  # frames decoded per chunk (bounds memory)
 
 
@@ -303,13 +310,24 @@ def check_type(value: Any, tp: Any, key: str, origin: str, what: str | None = No
         raise ConfigError(f"{origin}: '{key}' must be {what}, got {type(value).__name__} {value!r}") from None
 
 
-def _merge_section(section: Any, values: dict[str, Any], name: str, origin: str) -> None:
+#: Keys pulsecl no longer has, and why.  A checkpoint saved before one went is still read
+#: (the key is dropped: it only set the analysis); a config file or --set naming one is an
+#: error that says what replaced it.
+RETIRED: dict[str, str] = {
+    "signal.half_ratio": "the octave rule was replaced by signal.harmonic_rule (docs/measurements.md, \"Harmonics\")",
+}
+
+
+def _merge_section(section: Any, values: dict[str, Any], name: str, origin: str, saved: bool = False) -> None:
     known = [f.name for f in dataclasses.fields(section)]
     for key, value in values.items():
         if key not in known:
+            note = RETIRED.get(f"{name}.{key}")
+            if note is not None and saved:
+                continue
             raise ConfigError(
-                f"{origin}: unknown key '{name}.{key}'{did_you_mean(key, known)} "
-                f"(keys in [{name}]: {', '.join(known)})"
+                f"{origin}: unknown key '{name}.{key}'"
+                + (f": {note}" if note else f"{did_you_mean(key, known)} (keys in [{name}]: {', '.join(known)})")
             )
         tp = _field_type(type(section), key)
         # A table given in a file replaces the default table (a file that sets
@@ -317,8 +335,10 @@ def _merge_section(section: Any, values: dict[str, Any], name: str, origin: str)
         setattr(section, key, _check_value(value, tp, f"{name}.{key}", origin))
 
 
-def merge(config: Config, data: dict[str, Any], origin: str) -> Config:
-    """Apply a parsed TOML mapping to ``config`` (in place); ``origin`` names the file."""
+def merge(config: Config, data: dict[str, Any], origin: str, saved: bool = False) -> Config:
+    """Apply a parsed TOML mapping to ``config`` (in place); ``origin`` names the file.
+    ``saved``: the mapping is a checkpoint's own config, whose :data:`RETIRED` keys are
+    dropped."""
     sections = [f.name for f in dataclasses.fields(config)]
     for name, values in data.items():
         if name not in sections:
@@ -328,7 +348,7 @@ def merge(config: Config, data: dict[str, Any], origin: str) -> Config:
             )
         if not isinstance(values, dict):
             raise ConfigError(f"{origin}: '{name}' must be a table ([{name}]), got {values!r}")
-        _merge_section(getattr(config, name), values, name, origin)
+        _merge_section(getattr(config, name), values, name, origin, saved)
     return config
 
 
@@ -400,7 +420,6 @@ def load_config(
 _RANGES: tuple[tuple[str, str, Any, str], ...] = (
     ("signal", "window_s", lambda v: v > 0, "> 0 (seconds)"),
     ("signal", "stride_s", lambda v: v > 0, "> 0 (seconds)"),
-    ("signal", "half_ratio", lambda v: 0 <= v < 1, "in [0, 1) (0 turns the octave rule off)"),
     ("preprocess", "detect_every", lambda v: v >= 1, ">= 1 (frames)"),
     ("preprocess", "box_scale", lambda v: v > 0, "> 0 (a factor, e.g. 1.2)"),
     ("preprocess", "smooth", lambda v: 0 < v <= 1, "in (0, 1] (the EMA weight of a new box)"),
@@ -465,8 +484,9 @@ def validate(config: Config) -> None:
             f"views.augment_fraction = {config.views.augment_fraction}: give the share of the batch "
             "that gets an augmented copy, in (0, 1]"
         )
-    if config.preprocess.roi not in ("face", "full"):
-        raise ConfigError(f"preprocess.roi = '{config.preprocess.roi}': use 'face' or 'full'")
+    from pulsecl.video.pipeline import check_settings
+
+    check_settings(config.preprocess)
 
 
 # ----------------------------------------------------------------------------------------

@@ -98,6 +98,10 @@ class TracePulse:
     including its choice between skin and whole crop over the whole recording, while
     only a chunk and a few frames of crops are held.
 
+    With ``region=True`` the crops carry their own skin region (``preprocess.roi =
+    "landmarks"``: zero outside it, :func:`pulsecl.video.landmarks.region_mask`), used as
+    it is, frame by frame, instead of the colour test.
+
     Before the method, frames whose colour jumps away from its running median are
     replaced (:func:`pulsecl.signal.processing.despike`; ``despike=False`` keeps them).
     ``band_bpm``, when given, goes to methods that take a band (CHROM's and ICA's own
@@ -105,7 +109,7 @@ class TracePulse:
     """
 
     def __init__(self, method: str = "pos", options: dict[str, Any] | None = None, min_skin: float = 0.05,
-                 mask_frames: int = 5, band_bpm: Any = None, despike: bool = True):
+                 mask_frames: int = 5, band_bpm: Any = None, despike: bool = True, region: bool = False):
         import pulsecl
         from pulsecl.plugins import get_plugin_manager
 
@@ -116,8 +120,9 @@ class TracePulse:
                 options["band_bpm"] = tuple(float(v) for v in band_bpm)
         self.method = pulsecl.build("classical_methods", method, **options)
         self.despike = bool(despike)
+        self.region = bool(region)
         self.min_skin = min_skin
-        self.half = max(int(mask_frames), 1) // 2
+        self.half = 0 if self.region else max(int(mask_frames), 1) // 2
         self._means = _Growing((3,))
         self._sums = _Growing((3,))
         self._counts = _Growing()
@@ -138,6 +143,7 @@ class TracePulse:
         """Trace rows of frames [n_frames, stop), with the mask average clipped to
         frames [0, total)."""
         from pulsecl.video import skin_mask
+        from pulsecl.video.landmarks import region_mask
         from pulsecl.video.pipeline import averaged_skin_mask
 
         first = self.n_frames
@@ -149,7 +155,9 @@ class TracePulse:
         self._pixels = block.shape[1] * block.shape[2]
         flat = block.reshape(n, -1, 3)
         self._means.extend(flat.mean(axis=1, dtype=np.float64))
-        if half:
+        if self.region:
+            mask = region_mask(block)
+        elif half:
             lo, hi = max(first - half, 0), min(stop + half, total)
             mask = averaged_skin_mask(tail[lo - base : hi - base], lo, first, stop, half, total)
         else:

@@ -76,7 +76,8 @@ def _reading(s: Any, now: float, window_s: float) -> LiveReading | None:
         return None
     check_rate(rate, band, "the camera")
     whole = grid.size / rate  # one window over the live window
-    a = analyse(pulse, rate, band, window_s=whole, stride_s=whole, preset=s.config.signal.preset)
+    a = analyse(pulse, rate, band, window_s=whole, stride_s=whole, preset=s.config.signal.preset,
+                harmonics=s.config.signal.harmonic_rule)
     return LiveReading(
         t_s=now, hr_bpm=a.hr_bpm, snr_db=float(a.window_snr_db[0]), ipr=float(a.window_ipr[0]),
         frames=int(ts.size), window_s=span, confidence=a.confidence.level,

@@ -202,7 +202,7 @@ def load_model(source: str | os.PathLike[str], device: Any = None) -> PulseModel
     if not isinstance(raw, dict):
         raise CheckpointError(f"checkpoint '{path}': its 'config' entry is not a table; the file was altered")
     try:
-        config = merge(Config(), {k: v for k, v in raw.items() if isinstance(v, dict)}, f"checkpoint '{path}'")
+        config = merge(Config(), {k: v for k, v in raw.items() if isinstance(v, dict)}, f"checkpoint '{path}'", saved=True)
     except ConfigError as exc:
         raise CheckpointError(f"checkpoint '{path}': its config cannot be read: {exc}") from None
     backbone, sampler = build_from_checkpoint(data, path)

@@ -53,6 +53,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "classical": "pulsecl_classical",
     "metrics": "pulsecl_metrics",
     "haar": "pulsecl_haar",
+    "facemesh": "pulsecl_facemesh",
     "datasets": "pulsecl_datasets",
     "physnet": "pulsecl_physnet",
     "tscan": "pulsecl_tscan",

@@ -29,6 +29,11 @@ def _num(v: float, digits: int = 3) -> float | None:
     return round(float(v), digits) if math.isfinite(float(v)) else None
 
 
+def _cell(v: float, digits: int) -> str:
+    """A CSV cell: the number, or empty where there is none (NaN)."""
+    return f"{v:.{digits}f}" if math.isfinite(float(v)) else ""
+
+
 @dataclass
 class Prediction:
     """What :func:`pulsecl.predict` found in one recording.
@@ -61,8 +66,14 @@ class Prediction:
     truncated: bool = False  # clearly fewer frames read than the container holds
     warnings: list[str] = field(default_factory=list)  # one line per problem met reading the source
     confidence: Any = None  # pulsecl.signal.analysis.Confidence: level, SNR and agreement behind hr_bpm
+    window_low: Any = None  # (W,) bool: low-confidence windows (their peak is within noise's reach)
     version: str = __version__
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def hr_text(self) -> str:
+        """The heart rate as a user reads it: ``72.4 bpm``, or ``no heart rate``."""
+        return f"{self.hr_bpm:.1f} bpm" if math.isfinite(self.hr_bpm) else "no heart rate"
 
     @property
     def duration_s(self) -> float:
@@ -81,10 +92,11 @@ class Prediction:
 
     @property
     def low_windows(self) -> np.ndarray:
-        """(W,) bool: windows whose SNR at their tracked rate is below the "low" level."""
-        from pulsecl.signal.analysis import SNR_LOW_DB
-
-        return np.asarray(self.window_snr_db) < SNR_LOW_DB
+        """(W,) bool: windows whose peak at their tracked rate stands no higher over their
+        spectrum than noise reaches (:func:`pulsecl.signal.analysis.noise_floor_db`)."""
+        if self.window_low is None:
+            return np.zeros(len(self.window_times_s), dtype=bool)
+        return np.asarray(self.window_low, dtype=bool)
 
     @property
     def ipr(self) -> float:
@@ -135,7 +147,7 @@ class Prediction:
         w.writerow(["t_s", "hr_bpm", "peak_bpm", "snr_db", "ipr", "low"])
         for t, h, k, s, i, lo in zip(self.window_times_s, self.window_hr_bpm, self.window_peak_bpm,
                                      self.window_snr_db, self.window_ipr, self.low_windows):
-            w.writerow([f"{t:.3f}", f"{h:.3f}", f"{k:.3f}", f"{s:.3f}", f"{i:.4f}", int(bool(lo))])
+            w.writerow([f"{t:.3f}", _cell(h, 3), _cell(k, 3), _cell(s, 3), _cell(i, 4), int(bool(lo))])
         return buf.getvalue()
 
     def figure_png(self) -> bytes:
@@ -150,7 +162,15 @@ class Prediction:
         shown = self.times_s <= self.times_s[0] + 30.0  # the first 30 s of the waveform
         ax1.plot(self.times_s[shown], self.pulse[shown], lw=0.8, color="tab:red")
         ax1.set(xlabel="time (s)", ylabel="pulse (a.u.)",
-                title=f"{Path(self.source).name}: {self.hr_bpm:.1f} bpm, {self.quality} confidence ({self.label})")
+                title=f"{Path(self.source).name}: {self.hr_text}, {self.quality} confidence ({self.label})")
+        if not math.isfinite(self.hr_bpm):  # no heart rate: the waveform and the reason only
+            ax2.set_axis_off()
+            ax3.set_axis_off()
+            ax2.text(0.5, 0.5, self.confidence.reason if self.confidence is not None else "no heart rate",
+                     ha="center", va="center", wrap=True, transform=ax2.transAxes)
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png")
+            return buf.getvalue()
         # heart rate over the whole recording (each window drawn across its span), at
         # least 20 bpm tall so that noise of a fraction of a bpm does not look like a trend
         half = self.window_s / 2.0

@@ -37,7 +37,29 @@ from pulsecl.errors import ConfigError, SignalError
 from pulsecl.extractors import ModelPulse, TracePulse, check_rate, uniform_grid
 from pulsecl.prediction import Prediction
 
-__all__ = ["Prediction", "Setup", "finish", "predict", "setup", "torch_threads"]
+__all__ = ["HUMAN_BPM", "MAX_FACELESS", "Prediction", "Setup", "finish", "input_caps", "predict", "setup", "torch_threads"]
+
+#: The heart rates a band may cover (bpm): a band outside is a ConfigError.
+HUMAN_BPM = (30.0, 250.0)
+#: More than this share of frames without a face (or grey, R = G = B) caps the confidence at "low".
+MAX_FACELESS = 0.5
+
+
+class InputStats:
+    """What ``predict`` counts in the crops as they stream by: all frames, and frames
+    whose every pixel is grey (R = G = B), which carry no colour for a pulse to show in."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.grey = 0
+
+    def feed(self, crops: Any) -> None:
+        import numpy as np
+
+        c = np.asarray(crops).reshape(len(crops), -1, 3)
+        grey = np.all(c[..., 0] == c[..., 1], axis=1) & np.all(c[..., 1] == c[..., 2], axis=1)
+        self.frames += len(c)
+        self.grey += int(grey.sum())
 
 
 @dataclass
@@ -74,7 +96,7 @@ def setup(
     from pulsecl.config import Config
     from pulsecl.signal.common import band_hz
     from pulsecl.signal.presets import get_preset
-    from pulsecl.video.pipeline import check_settings
+    from pulsecl.video.pipeline import check_settings, model_settings, trace_settings
 
     given = [name for name, v in (("a classical method", method), ("a checkpoint", checkpoint), ("a model", model))
              if v is not None]
@@ -102,10 +124,13 @@ def setup(
         cfg.signal.stride_s = float(stride_s)
     if preset is not None:
         cfg.signal.preset = preset
-    if cfg.preprocess.roi not in ("face", "full"):
-        raise ConfigError(f"roi '{cfg.preprocess.roi}': use 'face' or 'full' (video already cropped to skin)")
     check_settings(cfg.preprocess)
     band = band_hz(cfg.signal.band_bpm, what="band")
+    if band[0] * 60.0 < HUMAN_BPM[0] - 1e-9 or band[1] * 60.0 > HUMAN_BPM[1] + 1e-9:
+        raise ConfigError(
+            f"band {band[0] * 60:g}-{band[1] * 60:g} bpm reaches outside {HUMAN_BPM[0]:g}-{HUMAN_BPM[1]:g} bpm, "
+            "where a human heart rate lies; give a band inside it (--band LOW HIGH)"
+        )
     cfg.signal.band_bpm = [band[0] * 60.0, band[1] * 60.0]
     if not (cfg.signal.window_s > 0 and cfg.signal.stride_s > 0):
         raise ConfigError(
@@ -113,16 +138,34 @@ def setup(
         )
     get_preset(cfg.signal.preset)  # an unknown preset fails now, not after the video
     if loaded is not None:
+        cfg.preprocess = model_settings(cfg.preprocess)
         extractor: Any = ModelPulse(loaded, overlap=cfg.eval.overlap, resample=resample)
         return Setup(cfg, band, extractor, None, loaded.label, loaded)
     name = method or "pos"
-    trace = TracePulse(name, method_options, band_bpm=cfg.signal.band_bpm, despike=cfg.signal.despike)
+    cfg.preprocess = trace_settings(cfg.preprocess)
+    trace = TracePulse(name, method_options, band_bpm=cfg.signal.band_bpm, despike=cfg.signal.despike,
+                       region=cfg.preprocess.roi == "landmarks")
     return Setup(cfg, band, trace, name, None)
 
 
-def finish(s: Setup, stream: Any, source_label: str) -> Prediction:
-    """Pulse on a uniform grid, the analysis, and the :class:`Prediction`."""
-    from pulsecl.signal.analysis import analyse
+def input_caps(stream: Any, stats: InputStats | None, roi: str) -> list[str]:
+    """Reasons why the video cannot carry a pulse, whatever its spectrum says: most frames
+    grey (R = G = B), or most frames without a face."""
+    reasons = []
+    if stats is not None and stats.frames and stats.grey > MAX_FACELESS * stats.frames:
+        reasons.append(f"the video has no colour (R = G = B in {stats.grey} of {stats.frames} frames), "
+                       "so no pulse can show in it")
+    total = max(int(stream.frames_read or 0), int(stream.n_frames))
+    without = int(stream.frames_without_face)
+    if roi != "full" and total and without > MAX_FACELESS * total:
+        reasons.append(f"a face was found in only {total - without} of {total} frames")
+    return reasons
+
+
+def finish(s: Setup, stream: Any, source_label: str, stats: InputStats | None = None) -> Prediction:
+    """Pulse on a uniform grid, the analysis, and the :class:`Prediction`; the confidence
+    is capped at "low" by :func:`input_caps`."""
+    from pulsecl.signal.analysis import analyse_with
 
     ex = s.extractor
     ex.finish()
@@ -134,7 +177,11 @@ def finish(s: Setup, stream: Any, source_label: str) -> Prediction:
     check_rate(fs, band, f"'{source_label}'")
     pulse = ex.pulse(grid, fs)
     sig = s.config.signal
-    a = analyse(pulse, fs, band, sig.window_s, sig.stride_s, sig.preset, half_ratio=sig.half_ratio)
+    a = analyse_with(pulse, fs, sig)
+    conf = a.confidence
+    caps = input_caps(stream, stats, s.config.preprocess.roi)
+    if caps:
+        conf = conf.capped("; ".join(caps))
     return Prediction(
         hr_bpm=a.hr_bpm,
         fs=fs,
@@ -147,7 +194,8 @@ def finish(s: Setup, stream: Any, source_label: str) -> Prediction:
         window_ipr=a.window_ipr,
         spectrum_bpm=a.spectrum_bpm,
         spectrum=a.spectrum,
-        confidence=a.confidence,
+        confidence=conf,
+        window_low=a.window_low,
         frames_read=int(stream.n_frames),
         frames_without_face=int(stream.frames_without_face),
         source=source_label,
@@ -255,9 +303,11 @@ def predict(
         check_rate(src_fs, s.band_hz, f"'{label}'")
         s.extractor.adapt(src_fs)
         preload_scipy()  # its import overlaps decoding; the analysis at the end needs it
+        stats = InputStats()
         for crops, ts in stream:
+            stats.feed(crops)
             s.extractor.feed(crops, ts)
-        return finish(s, stream, label)
+        return finish(s, stream, label, stats)
 
 
 @contextlib.contextmanager
@@ -291,6 +341,7 @@ def _start_crops(source: Any, fs: float | None, weights: Any, config: Any, roi: 
     from pulsecl.config import Config, merge
     from pulsecl.engine.checkpoint import peek_config
     from pulsecl.errors import PulseclError
+    from pulsecl.video.pipeline import model_settings
     from pulsecl.video.worker import CropProcess
 
     try:
@@ -302,9 +353,10 @@ def _start_crops(source: Any, fs: float | None, weights: Any, config: Any, roi: 
             raw = peek_config(_resolve(weights)[0])
             if raw is None:
                 return None
-            settings = merge(Config(), {k: v for k, v in raw.items() if isinstance(v, dict)}, "checkpoint").preprocess
+            settings = merge(Config(), {k: v for k, v in raw.items() if isinstance(v, dict)}, "checkpoint", saved=True).preprocess
         if roi is not None:
             settings.roi = roi  # settings that cannot work fail in setup(), which stops the child
+        settings = model_settings(settings)
     except PulseclError:  # setup() says what is wrong, as it does without a crop process
         return None
     return CropProcess(source, settings, fs=fs, progress=progress)

@@ -89,7 +89,8 @@ def test_every_record_carries_its_provenance(full_run):
         assert git is None or len(git["commit"]) == 40
         assert rec["seed"] == 0
         config = merge(Config(), rec["config"], "record")
-        assert config.preprocess.size == 16 and config.signal.window_s == 4.0
+        # a classical cell's crops are those of a classical trace (trace_size), the suite's window kept
+        assert config.preprocess.size == config.preprocess.trace_size and config.signal.window_s == 4.0
         assert rec["config_hash"] == config_hash(config)
         assert rec["method"]["spec"]["method"] in ("pos", "chrom")
         assert rec["status"] == "done" and rec["metrics"]["n"] == 2

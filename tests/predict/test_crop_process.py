@@ -194,6 +194,8 @@ def test_bad_settings_fail_as_without_a_crop_process_and_end_the_child(videos, m
         predict(video, checkpoint=ck, device="cpu", roi="cheek")
     with pytest.raises(ConfigError) as child:
         predict(video, checkpoint=ck, device="cpu", roi="cheek", crop_process=True)
-    assert str(child.value) == str(here.value) == "roi 'cheek': use 'face' or 'full' (video already cropped to skin)"
+    assert str(child.value) == str(here.value) == (
+        "preprocess.roi = 'cheek': use auto, face (the face box), landmarks (the skin region of face landmarks) "
+        "or full (video already cropped to skin)")
     (started,) = children
     assert started._proc.poll() is not None  # stopped and reaped

@@ -26,7 +26,7 @@ def _routes(video_path, root, tmp_path, method=None, checkpoint=None):
     from pulsecl.bench import load_suite, run_suite
     from pulsecl.config import load_config
     from pulsecl.engine.clips import load_videos
-    from pulsecl.engine.evaluate import classical_pulse, evaluate_videos, model_pulse
+    from pulsecl.engine.evaluate import classical_config, classical_pulse, evaluate_videos, model_pulse
     from pulsecl.live import live
     from pulsecl.models import load_model
 
@@ -34,7 +34,7 @@ def _routes(video_path, root, tmp_path, method=None, checkpoint=None):
     hr = {"predict": pulsecl.predict(video_path, **kw).hr_bpm}
     hr["live"] = live(str(video_path), on_reading=lambda r: None, stream_out=io.StringIO(), **kw).hr_bpm
     if method:
-        config = load_config(None, ["data.exclude=[]", f"data.cache={tmp_path / 'cache'}"])
+        config = classical_config(load_config(None, ["data.exclude=[]", f"data.cache={tmp_path / 'cache'}"]))
         fn = lambda v: classical_pulse(method, v, config=config)  # noqa: E731
         suite_method = f'kind = "classical"\nmethod = "{method}"'
     else:

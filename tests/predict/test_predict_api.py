@@ -109,7 +109,7 @@ def test_bad_settings(small_frames):
     frames, fs, _ = small_frames
     with pytest.raises(ConfigError, match="0 < low < high"):
         pulsecl.predict(frames, fs=fs, band_bpm=(150, 45))
-    with pytest.raises(ConfigError, match="roi 'skin'"):
+    with pytest.raises(ConfigError, match="preprocess.roi = 'skin': use auto, face"):
         pulsecl.predict(frames, fs=fs, roi="skin")
     with pytest.raises(ConfigError, match="give one of a classical method, a checkpoint or a shipped model, not a classical method and a checkpoint"):
         pulsecl.predict(frames, fs=fs, method="pos", checkpoint="x.pt")

@@ -140,9 +140,9 @@ def test_a_low_confidence_answer_gets_one_warning_line_and_says_so_in_the_json(v
 
     real = pulsecl.predictor.predict
 
-    def low(*a, **k):  # the same result, as if its SNR had been -12 dB
+    def low(*a, **k):  # the same result, as if its peak stood no higher than noise's
         result = real(*a, **k)
-        result.confidence = confidence(-12.0, 0.2)
+        result.confidence = confidence(5.0, 10.0, 0.2, 3)
         return result
 
     monkeypatch.setattr(pulsecl.predictor, "predict", low)
@@ -150,7 +150,8 @@ def test_a_low_confidence_answer_gets_one_warning_line_and_says_so_in_the_json(v
     captured = capsys.readouterr()
     assert "bpm, low confidence" in captured.out
     (line,) = [ln for ln in captured.err.splitlines() if "low confidence" in ln]
-    assert line == "pulsecl: warning: low confidence: SNR -12.0 dB < -8 dB: the pulse barely stands out of the noise; the heart rate may be wrong (see the SNR per window)"
+    assert line == ("pulsecl: warning: low confidence: the pulse's peak stands 5.0 dB over its spectrum, no more than "
+                    "noise of this length reaches (10.0 dB); the heart rate may be wrong (see the SNR per window)")
     assert json.loads((tmp_path / "s.json").read_text())["confidence"]["level"] == "low"
 
 
@@ -177,6 +178,7 @@ def test_threads_apply_to_the_model_and_are_restored(videos, make_checkpoint, tm
     video, ck = str(videos["light-15fps"].path), str(make_checkpoint())
     assert main(["predict", video, "--checkpoint", ck, "--threads", "3", "--no-progress"]) == 0
     assert set(seen) == {3} and torch.get_num_threads() == before
+    capsys.readouterr()  # an untrained model's answer is low confidence: its warning is not this test's
     video = str(videos["light-15fps"].path)
     _fails(["predict", video, "--checkpoint", ck, "--threads", "0"], capsys, "--threads 0: give a positive number of threads")
     _fails(["predict", video, "--threads", "2"], capsys, "--threads is for --checkpoint or --model")

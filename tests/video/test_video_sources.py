@@ -279,7 +279,7 @@ def test_predict_prints_the_truncation_warning_once(tmp_path):
         capture_output=True, text=True,
     )
     lines = out.stderr.splitlines()
-    warnings = [l for l in lines if l.startswith("pulsecl: warning:")]
+    warnings = [l for l in lines if l.startswith("pulsecl: warning:") and "truncated" in l]
     assert len(warnings) == 1, out.stderr
     assert warnings[0].startswith(f"pulsecl: warning: '{half}': read ") and warnings[0].endswith(
         " of 120 frames; the file may be truncated"

@@ -107,11 +107,13 @@ def _plugin_of(suite: Suite, name: str) -> str:
 
 
 def classical_config(suite: Suite, cell: Cell, root: Path, out: Path) -> Any:
-    """Evaluation config of a classical cell (suite config + suite, dataset, method sets)."""
+    """Evaluation config of a classical cell (suite config + suite, dataset, method sets),
+    with the crops of a classical method's trace (:func:`pulsecl.video.pipeline.trace_settings`)."""
     from pulsecl.config import load_config
+    from pulsecl.engine.evaluate import classical_config as for_classical
 
     m, d = suite.methods[cell.method], suite.datasets[cell.dataset]
-    config = load_config(config_source(suite, suite.config), [*suite.set, *d.set, *m.set])
+    config = for_classical(load_config(config_source(suite, suite.config), [*suite.set, *d.set, *m.set]))
     _data_settings(config, root, out, _plugin_of(suite, d.name), d.split)
     return config
 

@@ -36,8 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="a trained model shipped with pulsecl, by name (`pulsecl models` lists them)")
     p.add_argument("--out", metavar="DIR", default=None, help="write pulse.csv, hr.csv, summary.json, plot.png here")
     p.add_argument("--json", metavar="FILE", default=None, help="write the JSON summary to FILE")
-    p.add_argument("--roi", choices=["face", "full"], default=None,
-                   help="face (detect and track it; default) or full (video already cropped to skin) (preprocess.roi)")
+    p.add_argument("--roi", choices=["auto", "face", "landmarks", "full"], default=None,
+                   help="landmarks (the face's skin from face landmarks), face (the face box), full (video already "
+                   "cropped to skin), or auto (default: landmarks for a classical method when installed, else face; "
+                   "a model's own setting) (preprocess.roi)")
     p.add_argument("--band", nargs=2, type=float, metavar=("LOW", "HIGH"), default=None,
                    help="plausible heart-rate band in bpm (signal.band_bpm; default 40 250; e.g. 45 150 at rest)")
     p.add_argument("--window", type=float, metavar="S", default=None, help="sliding window, seconds (signal.window_s)")
@@ -110,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     result = _predict(args, options)
     # The heart rate first: a file that cannot be written (a full disk) still leaves it on screen.
     print(
-        f"{result.source}: {result.hr_bpm:.1f} bpm, {result.quality} confidence  (SNR {result.snr_db:.1f} dB, "
+        f"{result.source}: {result.hr_text}, {result.quality} confidence  (SNR {result.snr_db:.1f} dB, "
         f"IPR {result.ipr:.2f}; {result.frames_read} frames at {result.fs:.2f} fps, "
         f"{result.frames_without_face} without a face; {result.label})", flush=True
     )

@@ -20,7 +20,8 @@ _FLAGS = (
     ("--box-scale", "box_scale", float, "enlarge face boxes by this factor (preprocess.box_scale)"),
     ("--smooth", "smooth", float, "EMA weight of a new face box, (0, 1] (preprocess.smooth)"),
     ("--size", "size", int, "crop size in pixels (preprocess.size)"),
-    ("--roi", "roi", str, "face, or full for video already cropped to skin (preprocess.roi)"),
+    ("--roi", "roi", str, "face (the face box; auto means face here), landmarks, or full for video already "
+     "cropped to skin (preprocess.roi)"),
     ("--chunk-frames", "chunk_frames", int, "frames decoded per chunk; bounds memory (preprocess.chunk_frames)"),
 )
 

@@ -28,6 +28,7 @@ from pulsecl.errors import DataError, SignalError
 __all__ = [
     "EvalResult",
     "VideoResult",
+    "classical_config",
     "classical_pulse",
     "evaluate_checkpoint",
     "evaluate_videos",
@@ -91,15 +92,33 @@ def model_pulse(model: Any, video: Video, config: Config | None = None) -> np.nd
     return video_pulse(ModelPulse(model, overlap=overlap), video)[0]
 
 
+def classical_config(config: Config) -> Config:
+    """A copy of ``config`` whose crops are those a classical method's trace reads
+    (:func:`pulsecl.video.pipeline.trace_settings`: ``trace_size``, and ``roi = "auto"``
+    as ``landmarks`` where the landmarker runs); load the videos with it, as ``predict``
+    and ``bench`` do, for :func:`classical_pulse` to give their heart rate."""
+    import copy
+
+    from pulsecl.video.pipeline import trace_settings
+
+    out = copy.deepcopy(config)
+    out.preprocess = trace_settings(config.preprocess)
+    return out
+
+
 def classical_pulse(method: str, video: Video, options: dict | None = None, config: Config | None = None) -> np.ndarray:
     """Pulse (T,) of a whole video from a classical method on its skin RGB trace, as
     ``predict`` makes it (the band and the trace's despiking of ``config``, default the
-    defaults)."""
+    defaults).  The video's crops are those of
+    :func:`pulsecl.video.pipeline.trace_settings` (``roi = "landmarks"``: each crop
+    carries its skin region)."""
     from pulsecl.config import Config as _Config
     from pulsecl.extractors import TracePulse
 
-    sig = (config or _Config()).signal
-    return video_pulse(TracePulse(method, options, band_bpm=sig.band_bpm, despike=sig.despike), video)[0]
+    cfg = config or _Config()
+    sig = cfg.signal
+    region = cfg.preprocess.roi == "landmarks"
+    return video_pulse(TracePulse(method, options, band_bpm=sig.band_bpm, despike=sig.despike, region=region), video)[0]
 
 
 def _resampled_reference(video: Video) -> np.ndarray | None:
@@ -117,7 +136,7 @@ def score_pulse(pulse: np.ndarray, video: Video, config: Config) -> VideoResult:
     """Heart rate, per-window heart rate, SNR and MACC of one video's pulse (on the
     video's uniform time grid), by :func:`pulsecl.signal.analysis.analyse`."""
     from pulsecl.extractors import uniform_grid
-    from pulsecl.signal.analysis import analyse
+    from pulsecl.signal.analysis import analyse, analyse_with
     from pulsecl.signal.quality import macc as quality_macc
     from pulsecl.signal.quality import snr
 
@@ -125,7 +144,9 @@ def score_pulse(pulse: np.ndarray, video: Video, config: Config) -> VideoResult:
     sig = config.signal
     _, fs = uniform_grid(np.asarray(video.timestamps, dtype=np.float64))
     try:
-        a = analyse(pulse, fs, band, sig.window_s, sig.stride_s, sig.preset, half_ratio=sig.half_ratio)
+        a = analyse_with(pulse, fs, sig)
+        if not np.isfinite(a.hr_bpm):
+            raise SignalError(a.confidence.reason)
         ref = _resampled_reference(video)
         ref_a = analyse(ref, fs, band, sig.window_s, sig.stride_s, sig.preset) if ref is not None else None
     except SignalError as exc:

@@ -46,17 +46,20 @@ __all__ = [
 #: Bumped when a code change alters the crops, so old entries are not reused.
 CACHE_VERSION = 1
 
-_KEY_FIELDS = ("detector", "detector_options", "detect_every", "box_scale", "smooth", "size", "roi")
+_KEY_FIELDS = ("detector", "detector_options", "detect_every", "box_scale", "smooth", "size", "roi", "landmarker")
 
 
 def cache_settings(settings: Any) -> dict[str, Any]:
     """The settings that change the crops, as a plain dict (detector settings are left
-    out when ``roi = "full"``, which runs no detector)."""
+    out when ``roi = "full"``, which runs no detector, and the landmarker unless
+    ``roi = "landmarks"``)."""
     data = asdict(settings) if is_dataclass(settings) else dict(settings)
     out = {k: data[k] for k in _KEY_FIELDS if k in data}
     if out.get("roi") == "full":
         for k in ("detector", "detector_options", "detect_every", "box_scale", "smooth"):
             out.pop(k, None)
+    if out.get("roi") != "landmarks":
+        out.pop("landmarker", None)
     return out
 
 

@@ -26,15 +26,26 @@ from pulsecl.video.cache import CacheEntry, cache_key, cache_settings, check_cac
 from pulsecl.video.faces import FaceTracker
 from pulsecl.video.sources import FrameSource, open_source
 
-__all__ = ["Clip", "CropStream", "iter_crops", "preprocess", "rgb_trace", "skin_mask", "check_settings"]
+__all__ = [
+    "ROIS", "Clip", "CropStream", "check_settings", "iter_crops", "landmarks_available", "model_settings", "preprocess",
+    "rgb_trace", "skin_mask", "trace_settings",
+]
+
+
+ROIS = ("auto", "face", "landmarks", "full")
 
 
 def check_settings(settings: Any) -> None:
     """Raise ConfigError for preprocessing settings that cannot work."""
-    if settings.roi not in ("face", "full"):
-        raise ConfigError(f"preprocess.roi = '{settings.roi}': use 'face' or 'full'")
-    if not isinstance(settings.size, int) or not 8 <= settings.size <= 1024:
-        raise ConfigError(f"preprocess.size = {settings.size!r}: give a crop size in pixels, 8-1024")
+    if settings.roi not in ROIS:
+        raise ConfigError(
+            f"preprocess.roi = '{settings.roi}': use auto, face (the face box), landmarks (the skin region "
+            "of face landmarks) or full (video already cropped to skin)"
+        )
+    for key in ("size", "trace_size"):
+        value = getattr(settings, key, 32)
+        if not isinstance(value, int) or not 8 <= value <= 1024:
+            raise ConfigError(f"preprocess.{key} = {value!r}: give a crop size in pixels, 8-1024")
     if not isinstance(settings.chunk_frames, int) or settings.chunk_frames < 1:
         raise ConfigError(f"preprocess.chunk_frames = {settings.chunk_frames!r}: give a positive number of frames")
     if not isinstance(settings.detect_every, int) or settings.detect_every < 1:
@@ -49,6 +60,61 @@ def _default_settings() -> Any:
     from pulsecl.config import PreprocessConfig
 
     return PreprocessConfig()
+
+
+_LANDMARKS_OK: dict[str, bool] = {}
+
+
+def landmarks_available(landmarker: str = "facemesh") -> bool:
+    """True when the face-detector plugin ``landmarker`` can be built here (for
+    ``facemesh``: the LiteRT runtime is installed).  Asked once per process."""
+    if landmarker not in _LANDMARKS_OK:
+        import pulsecl
+        from pulsecl.errors import PulseclError
+
+        try:
+            from pulsecl.video.landmarks import check_landmarker
+
+            check_landmarker(pulsecl.build("face_detectors", landmarker), landmarker)
+            _LANDMARKS_OK[landmarker] = True
+        except PulseclError:
+            _LANDMARKS_OK[landmarker] = False
+    return _LANDMARKS_OK[landmarker]
+
+
+def trace_settings(settings: Any) -> Any:
+    """The crop settings of a classical method's skin trace: ``settings`` with ``size`` =
+    ``trace_size`` and ``roi = "auto"`` resolved to ``landmarks`` when the landmarker can
+    run here, else ``face`` (with one warning: the colour mask in the face box reads real
+    faces less well; docs/measurements.md, "Real faces").  ``predict``, ``live``,
+    ``evaluate`` and ``bench`` all make a classical method's crops with these."""
+    import copy
+
+    out = copy.deepcopy(settings)
+    out.size = settings.trace_size
+    if out.roi == "auto":
+        if landmarks_available(out.landmarker):
+            out.roi = "landmarks"
+        else:
+            from pulsecl.warn import warn
+
+            warn(
+                f"face landmarks are not available ('{out.landmarker}' cannot run: pip install \"pulsecl[landmarks]\"); "
+                "using the face box and a colour mask, which reads real faces less well"
+            )
+            out.roi = "face"
+    return out
+
+
+def model_settings(settings: Any) -> Any:
+    """The crop settings a model sees: ``settings`` with ``roi = "auto"`` as ``face``."""
+    if settings.roi != "auto":
+        return settings
+    import copy
+
+    out = copy.deepcopy(settings)
+    out.roi = "face"
+    return out
 
 
 def _resize(block: np.ndarray, size: int) -> np.ndarray:
@@ -86,7 +152,7 @@ class CropStream:
         return self.source.warnings
 
     def __init__(self, source: Any, settings: Any = None, progress: bool = False, fs: float | None = None):
-        self.settings = settings if settings is not None else _default_settings()
+        self.settings = model_settings(settings if settings is not None else _default_settings())
         check_settings(self.settings)
         self.source: FrameSource = open_source(source, fs=fs, chunk_frames=self.settings.chunk_frames)
         self.progress = progress
@@ -104,6 +170,24 @@ class CropStream:
             name=self.source.path or self.source.name,
         )
 
+    def _landmark_tracker(self) -> Any:
+        import pulsecl
+        from pulsecl.video.landmarks import LandmarkTracker
+
+        s = self.settings
+        landmarker = pulsecl.build("face_detectors", s.landmarker)
+        detector = pulsecl.build("face_detectors", s.detector, **dict(getattr(s, "detector_options", {}) or {}))
+        return LandmarkTracker(landmarker, detector, name=self.source.path or self.source.name)
+
+    def _crop_regions(self, frames: list[np.ndarray], regions: list) -> np.ndarray:
+        from pulsecl.video.landmarks import crop_region
+
+        size = self.settings.size
+        out = np.empty((len(frames), size, size, 3), np.uint8)
+        for k, (img, region) in enumerate(zip(frames, regions)):
+            out[k] = crop_region(img, region, size)
+        return out
+
     def _crop(self, frames: list[np.ndarray], boxes: np.ndarray) -> np.ndarray:
         size = self.settings.size
         out = np.empty((len(frames), size, size, 3), np.uint8)
@@ -117,7 +201,8 @@ class CropStream:
             from pulsecl.progress import bar as progress_bar
 
             bar = progress_bar(total=self.source.n_frames, unit="frame", desc=self.source.name, leave=False)
-        tracker = self._tracker() if self.settings.roi == "face" else None
+        roi = self.settings.roi
+        tracker = self._tracker() if roi == "face" else self._landmark_tracker() if roi == "landmarks" else None
         chunks = iter(self.source)
         try:
             while True:
@@ -130,8 +215,8 @@ class CropStream:
                 if tracker is None:
                     crops, out_ts = _resize(frames, self.settings.size), ts
                 else:
-                    kept, out_ts, boxes = tracker.process(frames, ts)
-                    crops = self._crop(kept, boxes)
+                    kept, out_ts, where = tracker.process(frames, ts)  # boxes, or landmark regions
+                    crops = self._crop_regions(kept, where) if roi == "landmarks" else self._crop(kept, where)
                     del kept
                     self.frames_without_face = tracker.frames_without_face
                     self.detections = tracker.detections
@@ -141,7 +226,9 @@ class CropStream:
                 if len(crops):
                     self.n_frames += len(crops)
                     yield crops, out_ts
-            if tracker is not None:
+            if roi == "landmarks":
+                tracker.finish()
+            elif tracker is not None:
                 kept, out_ts, boxes = tracker.finish()
                 self.frames_without_face = tracker.frames_without_face
                 self.detections = tracker.detections
@@ -326,7 +413,8 @@ def averaged_skin_mask(wide: np.ndarray, lo: int, first: int, stop: int, half: i
 
 
 def rgb_trace(
-    crops: np.ndarray, skin: bool = True, min_skin: float = 0.05, mask_frames: int = 5, chunk: int = 256
+    crops: np.ndarray, skin: bool = True, min_skin: float = 0.05, mask_frames: int = 5, chunk: int = 256,
+    region: bool = False,
 ) -> np.ndarray:
     """Spatial mean colour per frame: (T, H, W, 3) uint8 RGB -> (T, 3) float64 in [0, 1].
 
@@ -337,6 +425,8 @@ def rgb_trace(
     not flip pixels in and out of the mask from frame to frame (1 = a mask per frame).
     When skin covers less than ``min_skin`` of the pixels on average the mask is not
     trusted and every pixel is used; a frame with no skin pixel uses all its pixels.
+    ``region=True``: the crops carry their own skin region (``roi = "landmarks"``: zero
+    outside it), used instead of the colour test.
     Works through ``crops`` in chunks, so a memory-mapped clip is never loaded whole.
     """
     if not hasattr(crops, "shape"):
@@ -355,7 +445,11 @@ def rgb_trace(
         means[s:e] = block.mean(axis=(1, 2), dtype=np.float64)
         if not skin:
             continue
-        if half:
+        if region:
+            from pulsecl.video.landmarks import region_mask
+
+            mask = region_mask(block)
+        elif half:
             lo, hi = max(s - half, 0), min(e + half, t)
             mask = averaged_skin_mask(crops[lo:hi], lo, s, e, half, t)
         else:
