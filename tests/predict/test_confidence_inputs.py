@@ -34,7 +34,7 @@ def _low(argv, capsys, tmp_path, reason):
     assert ", low confidence" in captured.out  # "N bpm" or "no heart rate" (a pulse that is rounding noise)
     lines = [ln for ln in captured.err.splitlines() if ln.startswith("pulsecl: warning:")]
     assert len(lines) == 1 and reason in lines[0], captured.err
-    summary = json.loads(out.read_text())
+    summary = json.loads(out.read_text(), parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))
     assert summary["confidence"]["level"] == "low" and reason in summary["confidence"]["reason"]
     return summary
 

@@ -37,6 +37,7 @@ __all__ = [
     "AGREE_HIGH",
     "HARMONIC_COUPLING",
     "HARMONIC_PROMINENCE",
+    "HARMONIC_SEGMENTS",
     "HARMONIC_SHARE",
     "MIN_SEGMENT_S",
     "PULSE_FLOOR",
@@ -82,7 +83,8 @@ MIN_SEGMENT_S = 5.0  # shortest independent segment (a clip of 10 s or more give
 #: answer's power, prominence over its neighbourhood and phase coupling to halve it.
 HARMONIC_SHARE = 0.15
 HARMONIC_PROMINENCE = 10.0
-HARMONIC_COUPLING = 0.4
+HARMONIC_COUPLING = 0.2  # over chance (the Rayleigh test's 5 % level for the segments)
+HARMONIC_SEGMENTS = 4  # fewest segments (of two periods of the half rate) to judge the coupling
 
 #: A pulse whose standard deviation is below this is rounding noise (pulsecl's methods
 #: give 1e-4 to 1 on real video): its confidence is "low".
@@ -174,8 +176,8 @@ class Confidence:
     floor_db: float = float("nan")  # the highest such peak pure noise of this length gives
 
     def as_dict(self) -> dict[str, Any]:
-        return {"level": self.level, "snr_db": round(float(self.snr_db), 3),
-                "agreement": round(float(self.agreement), 4), "segments": int(self.segments),
+        return {"level": self.level, "snr_db": _rounded(self.snr_db),
+                "agreement": _rounded(self.agreement, 4), "segments": int(self.segments),
                 "peak_db": _rounded(self.peak_db), "noise_floor_db": _rounded(self.floor_db), "reason": self.reason}
 
     def capped(self, reason: str) -> "Confidence":
@@ -184,8 +186,8 @@ class Confidence:
         return Confidence("low", self.snr_db, self.agreement, reason, self.segments, self.peak_db, self.floor_db)
 
 
-def _rounded(v: float) -> float | None:
-    return round(float(v), 3) if np.isfinite(v) else None
+def _rounded(v: float, digits: int = 3) -> float | None:
+    return round(float(v), digits) if np.isfinite(v) else None
 
 
 def noise_floor_db(duration_s: float, band: tuple[float, float], window_s: float = 10.0) -> float:
@@ -255,10 +257,12 @@ def _phase_coupling(processed: np.ndarray, fs: float, half_hz: float) -> float:
     """|sum of X(h)^2 conj(X(2h))| / sum of |X(h)^2 X(2h)| over non-overlapping segments of
     two periods of ``half_hz`` (at least 2 s) of ``processed``: 1 when the components at
     ``h`` and ``2h`` keep one phase relation (one waveform of rate ``h``), near 0 for
-    unrelated ones.  0 with fewer than three segments."""
+    unrelated ones.  Unrelated phases still give about ``1 / sqrt(n)`` over ``n`` segments,
+    so the value is returned less the Rayleigh test's 5 % level ``sqrt(3 / n)`` (0 when not
+    above it), and 0 with fewer than :data:`HARMONIC_SEGMENTS` segments."""
     seg = int(round(max(2.0 / half_hz, 2.0) * fs))
     n = processed.size // seg
-    if n < 3:
+    if n < HARMONIC_SEGMENTS:
         return 0.0
     rows = processed[: n * seg].reshape(n, seg) * np.hanning(seg)
     t = (np.arange(seg) - (seg - 1) / 2.0) / fs  # centred: the phases do not depend on the rate's offset
@@ -266,7 +270,9 @@ def _phase_coupling(processed: np.ndarray, fs: float, half_hz: float) -> float:
     xf = rows @ np.exp(-4j * np.pi * half_hz * t)
     b = xh**2 * np.conj(xf)
     total = float(np.abs(b).sum())
-    return float(abs(b.sum()) / total) if total > 0 else 0.0
+    if not total > 0:
+        return 0.0
+    return max(0.0, float(abs(b.sum()) / total) - math.sqrt(3.0 / n))
 
 
 def harmonic_rule(raw: np.ndarray, processed: np.ndarray, fs: float, hr_bpm: float, band: tuple[float, float],
@@ -385,7 +391,8 @@ def analyse(
     (:func:`track_hr`; the own rate when ``track`` is False or there is one window), SNR
     (dB, power near the tracked rate and its harmonic against the rest of the band) of
     the processed window, and IPR (share of spectral magnitude outside the band) of the
-    raw one.  The recording's rate is the median of the tracked rates; with ``harmonics``,
+    raw one.  The track's prior is centred on the median of the windows' own rates, and
+    the recording's rate is the median of the tracked rates; with ``harmonics``,
     :func:`harmonic_rule` may halve it (and the windows are tracked again around the half).
     Its :func:`confidence` comes from the windows' median SNR at that rate and from the
     independent segments (:func:`independent_segments`) whose own rate agrees with the
@@ -438,7 +445,7 @@ def analyse(
     def rates(centre_bpm: float) -> np.ndarray:
         return track_hr(freqs, psd, centre_bpm / 60.0, step / fs) if tracking else peaks
 
-    hr = rates(peak_bpm(freqs, spectrum))
+    hr = rates(float(np.median(peaks)))  # the track's prior sits at the windows' own median rate
     answer = float(np.median(hr))
     harmonic = None
     if harmonics:
