@@ -126,3 +126,34 @@ def test_backbones():
         yield
     finally:
         pm.unregister(name="test-backbones")
+
+
+@pytest.fixture
+def hold_lock():
+    """``hold_lock(folder)``: another process takes :class:`pulsecl.io.FolderLock` on
+    ``folder`` and keeps it until killed; returns its ``Popen`` (killed after the test
+    if still alive).  ``proc.kill(); proc.wait()`` is a ``kill -9`` of the holder."""
+    import subprocess
+    import sys
+
+    procs = []
+
+    def hold(folder) -> subprocess.Popen:
+        code = (
+            "import sys, time\n"
+            "from pulsecl.io import FolderLock\n"
+            "FolderLock(sys.argv[1]).acquire()\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(120)\n"
+        )
+        proc = subprocess.Popen([sys.executable, "-c", code, str(folder)], stdout=subprocess.PIPE, text=True)
+        procs.append(proc)
+        assert proc.stdout.readline().strip() == "locked"
+        return proc
+
+    yield hold
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        proc.stdout.close()

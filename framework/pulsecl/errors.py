@@ -23,6 +23,7 @@ __all__ = [
     "SignalError",
     "CheckpointError",
     "StorageError",
+    "BusyError",
     "closest",
 ]
 
@@ -81,6 +82,12 @@ class StorageError(PulseclError):
     """A file cannot be written: the disk is full, a quota is reached, or the folder is
     read-only.  Raised by :mod:`pulsecl.io` after it has removed its temporary file, so
     the target is left as it was."""
+
+
+class BusyError(PulseclError):
+    """A folder that one process writes at a time (a run folder, a cache entry, a
+    benchmark folder) is being written by another pulsecl process
+    (:class:`pulsecl.io.FolderLock`); the message names the folder and the holder's pid."""
 
 
 def closest(name: str, choices: Iterable[str]) -> str | None:

@@ -18,6 +18,13 @@ on and the config it was trained with (preprocessing, band, inference windows).
 Shipped models live in ``pulsecl/pretrained/``: ``<name>.pt`` beside its model card
 ``<name>.md`` (data and licence, recipe, figures, what it is not good for).
 :func:`list_models` lists them.
+
+A name and a path never stand for each other where the caller says which it means
+(``kind``): ``--model``/``model=`` takes a shipped model's name only, so a local folder
+called ``pulsecl-small`` does not shadow the shipped model; ``--checkpoint``/
+``checkpoint=`` takes a path only.  Each says which flag to use when given the other.
+Without ``kind`` (``evaluate CKPT``, ``export CKPT``, :func:`load_model` by default), a
+path that exists is a checkpoint and anything else is looked up by name.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from typing import Any
 from pulsecl.errors import CheckpointError, ConfigError
 
 __all__ = ["PRETRAINED_DIR", "PretrainedModel", "PulseModel", "PulseNet", "list_models", "load_model",
-           "optimise_for_inference"]
+           "optimise_for_inference", "resolve"]
 
 #: Where the shipped models and their model cards are.
 PRETRAINED_DIR = Path(__file__).with_name("pretrained")
@@ -166,36 +173,83 @@ def list_models() -> list[PretrainedModel]:
     return out
 
 
-def _resolve(source: str | os.PathLike[str]) -> tuple[Path, str | None]:
-    """``(checkpoint path, shipped name or None)`` for a path or a shipped model's name."""
-    text = str(source)
-    path = Path(text)
-    if path.exists() or os.sep in text or "/" in text or path.suffix == ".pt":
-        return path, None
-    shipped = {m.name: m for m in list_models()}
-    if text in shipped:
-        return shipped[text].path, text
+#: What :func:`resolve` is told a source is: a checkpoint path, a shipped model's name,
+#: or either (None: a path that exists, else a name).
+SOURCE_KINDS = ("checkpoint", "model")
+
+
+def _looks_like_path(text: str) -> bool:
+    return os.sep in text or "/" in text or (os.altsep is not None and os.altsep in text) or text.endswith(".pt") \
+        or text.startswith(".") or text.startswith("~")
+
+
+def resolve(source: str | os.PathLike[str], kind: str | None = None) -> tuple[Path, str | None]:
+    """``(checkpoint path, shipped name or None)`` for ``source``.
+
+    ``kind="model"``: a shipped model's name only, never a path (a folder of that name
+    in the working directory changes nothing); ``kind="checkpoint"``: a path only;
+    ``kind=None``: a path that exists (or looks like one) is a checkpoint, anything else
+    a name.  A source of the wrong kind is a one-line :class:`CheckpointError` naming
+    the flag to use instead.
+    """
     from pulsecl.errors import did_you_mean
 
+    if kind not in (None, *SOURCE_KINDS):
+        raise ValueError(f"kind {kind!r}: use one of {SOURCE_KINDS} or None")
+    text = str(source)
+    path = Path(text)
+    shipped = {m.name: m for m in list_models()}
     names = ", ".join(shipped) or "none"
+    if kind == "model":
+        if text in shipped:
+            return shipped[text].path, text
+        if _looks_like_path(text) or path.exists():
+            raise CheckpointError(
+                f"--model takes the name of a model shipped with pulsecl, not a path: '{text}' is "
+                f"{'a file or folder' if path.exists() else 'a path'}; give it with --checkpoint (shipped: {names})"
+            )
+        raise CheckpointError(
+            f"no shipped model '{text}'{did_you_mean(text, shipped)} (shipped: {names}; `pulsecl models` lists "
+            "them; a checkpoint file or run folder goes to --checkpoint)"
+        )
+    if kind == "checkpoint":
+        if not path.exists() and text in shipped:
+            raise CheckpointError(
+                f"--checkpoint takes a checkpoint file or run folder, and '{text}' is neither; it is the name of a "
+                f"shipped model: use --model {text}"
+            )
+        return path, None
+    if path.exists() or _looks_like_path(text):
+        return path, None
+    if text in shipped:
+        return shipped[text].path, text
     raise CheckpointError(
         f"no checkpoint '{text}' and no shipped model of that name{did_you_mean(text, shipped)} "
         f"(shipped: {names}; `pulsecl models` lists them)"
     )
 
 
-def load_model(source: str | os.PathLike[str], device: Any = None) -> PulseModel:
+def _resolve(source: str | os.PathLike[str]) -> tuple[Path, str | None]:
+    """:func:`resolve` without a kind (kept for callers of the old name)."""
+    return resolve(source)
+
+
+def load_model(source: str | os.PathLike[str], device: Any = None, kind: str | None = None) -> PulseModel:
     """Load a checkpoint file, a run folder (its ``best.pt``, else ``last.pt``) or a
     shipped model by name (:func:`list_models`), with ``weights_only=True``; rebuild its
     sampler and backbone, weights in, eval mode, on ``device`` (default CPU).
+    ``kind`` says which ``source`` is (:func:`resolve`): ``"checkpoint"`` (a path),
+    ``"model"`` (a shipped name), or None (either).
 
     Raises :class:`CheckpointError` for a missing, unreadable or altered file, a state
-    dict that does not fit the backbone it names, or a config it cannot have come with.
+    dict that does not fit the backbone it names, or a config it cannot have come with;
+    a shipped model whose components are missing (a plugin disabled or broken) is
+    reported as such, without blaming its file.
     """
     from pulsecl.config import Config, merge
     from pulsecl.engine.checkpoint import build_from_checkpoint, checkpoint_file, load_checkpoint
 
-    given, name = _resolve(source)
+    given, name = resolve(source, kind)
     data = load_checkpoint(given)  # a run folder: its best.pt (a collapsed run's last.pt is refused)
     path = checkpoint_file(given)
     raw = data.get("config") or {}
@@ -205,7 +259,7 @@ def load_model(source: str | os.PathLike[str], device: Any = None) -> PulseModel
         config = merge(Config(), {k: v for k, v in raw.items() if isinstance(v, dict)}, f"checkpoint '{path}'", saved=True)
     except ConfigError as exc:
         raise CheckpointError(f"checkpoint '{path}': its config cannot be read: {exc}") from None
-    backbone, sampler = build_from_checkpoint(data, path)
+    backbone, sampler = build_from_checkpoint(data, path, what=f"shipped model '{name}'" if name else None)
     net = __getattr__("PulseNet")(sampler, backbone).eval()
     if device is not None:
         net.to(device)

@@ -10,7 +10,11 @@ loads them too.  Third-party plugins come from entry points.
 
 pluggy's own ``load_setuptools_entrypoints`` stops at the first broken plugin; the loop
 here imports each plugin on its own and reports every failure, each with the plugin's
-distribution, version and entry point and how to disable it.
+distribution, version and entry point and how to disable it.  A broken plugin does not
+take the tool down with it: it is left out, reported as one warning line, kept in
+:attr:`PulseclPluginManager.broken` (``pulsecl plugins`` lists it as broken), and a
+component that only it could have provided is reported as missing with the plugin's
+failure beside it.  ``load(strict=True)`` raises instead (:class:`PluginLoadError`).
 """
 
 from __future__ import annotations
@@ -77,6 +81,7 @@ class PluginInfo:
     entry_point: str
     builtin: bool
     hooks: list[str] = field(default_factory=list)
+    error: str | None = None  # a broken plugin: why it was not loaded (one line)
 
 
 def _env_list(var: str) -> list[str]:
@@ -94,6 +99,9 @@ class PulseclPluginManager(pluggy.PluginManager):
         super().__init__(_hookspec.PROJECT)
         self.add_hookspecs(_hookspec)
         self.info: dict[str, PluginInfo] = {}
+        self.broken: dict[str, PluginInfo] = {}  # plugins that failed to load, with their error
+        self.disabled: list[str] = []  # names blocked by load(): PULSECL_DISABLE_PLUGINS, --disable-plugin
+        self._reasons: dict[str, str] = {}
         self._tables: dict[str, Registry] | None = None
 
     # -- hook discovery and validation ---------------------------------------------------
@@ -162,15 +170,20 @@ class PulseclPluginManager(pluggy.PluginManager):
         return out
 
     # -- loading ---------------------------------------------------------------------------
-    def load(self, disabled: Iterable[str] = (), autoload: bool | None = None) -> None:
+    def load(self, disabled: Iterable[str] = (), autoload: bool | None = None, strict: bool = False) -> None:
         """Register the built-ins, then (unless autoload is off) every entry point.
 
         ``disabled`` adds to ``PULSECL_DISABLE_PLUGINS``; ``autoload=None`` reads
-        ``PULSECL_DISABLE_PLUGIN_AUTOLOAD``.  All failures are collected and raised
-        together as one :class:`PluginLoadError`.
+        ``PULSECL_DISABLE_PLUGIN_AUTOLOAD``.  A plugin that fails to import or register
+        is left out and recorded in :attr:`broken`, with one warning line each
+        (:func:`pulsecl.warn.warn`) naming its distribution, version and entry point and
+        how to disable it; the others load.  ``strict=True`` raises all failures together
+        as one :class:`PluginLoadError` instead.
         """
         for name in [*_env_list("PULSECL_DISABLE_PLUGINS"), *disabled]:
             self.set_blocked(name)
+            if name not in self.disabled:
+                self.disabled.append(name)
         if autoload is None:
             autoload = not _env_flag("PULSECL_DISABLE_PLUGIN_AUTOLOAD")
         errors: list[str] = []
@@ -183,13 +196,15 @@ class PulseclPluginManager(pluggy.PluginManager):
                 self.register(importlib.import_module(module), name)
             except PluginError as exc:
                 errors.append(f"{exc}; {hint.format(name)}")
+                self._broken(PluginInfo(name, "pulsecl", __version__, f"{name} = {module}", True), errors[-1], str(exc))
                 continue
             except Exception as exc:  # noqa: BLE001 - reported, not hidden
                 errors.append(
                     f"error importing built-in plugin '{name}' (distribution pulsecl "
-                    f"{__version__}, module {module}): {type(exc).__name__}: {exc}; "
+                    f"{__version__}, module {module}): {_one_line(exc)}; "
                     + hint.format(name)
                 )
+                self._broken(PluginInfo(name, "pulsecl", __version__, f"{name} = {module}", True), errors[-1], _one_line(exc))
                 continue
             self.info[name] = PluginInfo(
                 name, "pulsecl", __version__, f"{name} = {module}", True, self.info[name].hooks
@@ -213,24 +228,53 @@ class PulseclPluginManager(pluggy.PluginManager):
                         + hint.format(ep.name)
                     )
                     continue
+                broken = PluginInfo(ep.name, dname, dver, f"{ep.name} = {ep.value}", False)
                 try:
                     plugin = ep.load()
                     self.register(plugin, ep.name)
                 except PluginError as exc:
                     errors.append(f"{exc} ({where}); {hint.format(ep.name)}")
+                    self._broken(broken, errors[-1], str(exc))
                     continue
                 except Exception as exc:  # noqa: BLE001
                     errors.append(
                         f"error importing plugin '{ep.name}' ({where}): "
-                        f"{type(exc).__name__}: {exc}; " + hint.format(ep.name)
+                        f"{_one_line(exc)}; " + hint.format(ep.name)
                     )
+                    self._broken(broken, errors[-1], _one_line(exc))
                     continue
                 self.info[ep.name] = PluginInfo(
                     ep.name, dname, dver, f"{ep.name} = {ep.value}", False, self.info[ep.name].hooks
                 )
-        if errors:
+        if errors and strict:
             raise PluginLoadError(errors)
+        if errors:
+            from pulsecl.warn import warn
+
+            for line in errors:
+                warn(line)
         self.tables()  # reject duplicate component names at start-up
+
+    def _broken(self, info: PluginInfo, line: str, reason: str) -> None:
+        """Record a plugin that failed to load: ``line`` is the whole report, ``reason``
+        the failure alone (a name that fails twice keeps its first report)."""
+        info.error = line
+        self._reasons[info.name] = reason
+        self.broken.setdefault(info.name, info)
+
+    def missing_note(self) -> str:
+        """What the error for an unknown component adds when plugins are broken or
+        disabled: ``; plugin 'x' (dist 1.0) failed to load (ModuleNotFoundError: ...), and
+        may provide it``: the component may be missing for that reason, not a typo."""
+        parts = [
+            f"plugin '{name}' ({info.distribution} {info.version}) failed to load ({self._reasons.get(name, '?')})"
+            for name, info in sorted(self.broken.items())
+        ]
+        if self.disabled:
+            names = ", ".join(f"'{n}'" for n in self.disabled)
+            parts.append(f"plugin{'s' if len(self.disabled) > 1 else ''} {names} disabled "
+                         "(--disable-plugin or PULSECL_DISABLE_PLUGINS)")
+        return f"; {' and '.join(parts)}, and may provide it" if parts else ""
 
     # -- component tables --------------------------------------------------------------------
     def _build_tables(self) -> dict[str, Registry]:
@@ -243,6 +287,9 @@ class PulseclPluginManager(pluggy.PluginManager):
                 impl.function(registry=table._for_plugin(impl.plugin_name))
             tables[kind] = table
         self._move_view_generators(tables)
+        note = self.missing_note()
+        for table in tables.values():
+            table.missing_note = note  # an unknown name there names the broken or disabled plugins
         return tables
 
     def _move_view_generators(self, tables: dict[str, Registry]) -> None:
@@ -334,6 +381,12 @@ class PulseclPluginManager(pluggy.PluginManager):
             if result:
                 lines.extend(str(line) for line in result)
         return lines
+
+
+def _one_line(exc: BaseException) -> str:
+    """``Type: message`` on one line (a plugin's error message may span several)."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 _MANAGER: PulseclPluginManager | None = None

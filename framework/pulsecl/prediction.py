@@ -209,9 +209,7 @@ class Prediction:
         ``out_dir`` and/or the summary to ``json_path``: everything is rendered first,
         then the files are written all or none (:func:`pulsecl.io.atomic_write_all`), so
         a full disk leaves no partial set."""
-        import json
-
-        from pulsecl.io import atomic_write_all
+        from pulsecl.io import atomic_write_all, json_text
 
         files: dict[str, Any] = {}
         summary = self.summary()
@@ -229,7 +227,7 @@ class Prediction:
             if jp.is_dir():
                 raise DataError(f"--json '{jp}' is a folder; give a file name")
             files["json"] = (jp, summary)
-        blobs = {path: content if isinstance(content, (bytes, str)) else json.dumps(content, indent=2, default=str) + "\n"
+        blobs = {path: content if isinstance(content, (bytes, str)) else json_text(content)
                  for path, content in files.values()}
         atomic_write_all(blobs)
         return {key: path for key, (path, _) in files.items()}

@@ -109,7 +109,8 @@ def setup(
         from pulsecl.models import load_model
 
         dev = choose_device(device or "auto") if not hasattr(device, "type") else device
-        loaded = load_model(source, dev)
+        # --checkpoint takes a path only and --model a shipped name only (pulsecl.models.resolve)
+        loaded = load_model(source, dev, kind="checkpoint" if checkpoint is not None else "model")
         base = config if config is not None else loaded.config
     else:
         base = config if config is not None else Config()
@@ -284,7 +285,7 @@ def predict(
     with contextlib.ExitStack() as stack:
         early = None
         if crop_process and weights is not None and prefetch and _is_file_source(source):
-            early = _start_crops(source, fs, weights, config, roi, progress)
+            early = _start_crops(source, fs, weights, config, roi, progress, "checkpoint" if checkpoint is not None else "model")
             if early is not None:
                 stack.callback(early.close)  # also when setup() fails: no child is left behind
         s = setup(method, checkpoint, model=model, config=config, roi=roi, band_bpm=band_bpm, window_s=window_s,
@@ -334,7 +335,8 @@ def _is_file_source(source: Any) -> bool:
     return isinstance(source, (str, os.PathLike)) and Path(source).exists()
 
 
-def _start_crops(source: Any, fs: float | None, weights: Any, config: Any, roi: str | None, progress: bool):
+def _start_crops(source: Any, fs: float | None, weights: Any, config: Any, roi: str | None, progress: bool,
+                 kind: str | None = None):
     """A :class:`~pulsecl.video.worker.CropProcess` with the preprocessing settings
     :func:`setup` will give the model (``config``, else the checkpoint's own, read without
     torch; ``roi``), started now; None when they cannot be read that way."""
@@ -348,9 +350,9 @@ def _start_crops(source: Any, fs: float | None, weights: Any, config: Any, roi: 
         if config is not None:
             settings = copy.deepcopy(config.preprocess)
         else:
-            from pulsecl.models import _resolve
+            from pulsecl.models import resolve
 
-            raw = peek_config(_resolve(weights)[0])
+            raw = peek_config(resolve(weights, kind)[0])
             if raw is None:
                 return None
             settings = merge(Config(), {k: v for k, v in raw.items() if isinstance(v, dict)}, "checkpoint", saved=True).preprocess

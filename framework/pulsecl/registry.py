@@ -114,6 +114,9 @@ class Registry:
         self.kind = canonical_kind(kind)
         self._entries: dict[str, Component] = {}
         self._plugin = "<direct>"
+        #: Added to the error for an unknown name: the plugins that failed to load or
+        #: are disabled, one of which may provide it (set by the plugin manager).
+        self.missing_note = ""
 
     # -- filling -----------------------------------------------------------------
     def add(
@@ -157,6 +160,7 @@ class Registry:
         view.kind = self.kind
         view._entries = self._entries
         view._plugin = plugin
+        view.missing_note = self.missing_note
         return view
 
     # -- reading -----------------------------------------------------------------
@@ -173,7 +177,7 @@ class Registry:
             listing = ", ".join(known) if known else "none registered"
             raise UnknownComponentError(
                 f"unknown {self.kind} '{name}'{did_you_mean(name, known)} "
-                f"(available: {listing})"
+                f"(available: {listing}){self.missing_note}"
             ) from None
 
     def build(self, name: str, **options: Any) -> Any:

@@ -59,3 +59,23 @@ def test_demo_runs_the_quick_suite_and_prints_its_table(suite_file, tmp_path, ca
     printed = capsys.readouterr().out
     assert "| GREEN | 2 |" in printed and "demo finished in" in printed
     assert (out / "report" / "report.md").is_file() and (out / "report" / "summary.json").is_file()
+
+
+def test_a_bench_folder_in_use_stops_a_second_run(suite_file, tmp_path, capsys, hold_lock):
+    """Issue 30, case 1: two runs of one benchmark folder would mix their cells."""
+    out = tmp_path / "out"
+    holder = hold_lock(out)
+    assert main(["bench", str(suite_file), "--out", str(out), "--no-progress"]) == 2
+    assert capsys.readouterr().err == (
+        f"pulsecl: error: benchmark folder '{out}' is in use by another pulsecl process (pid {holder.pid}); "
+        "wait for it to finish or choose another --out\n"
+    )
+    assert [p.name for p in out.iterdir()] == [".pulsecl.lock"]
+
+
+def test_an_out_that_is_a_file_is_found_before_the_suite_runs(suite_file, tmp_path, capsys):
+    (tmp_path / "out").write_text("x")
+    assert main(["bench", str(suite_file), "--out", str(tmp_path / "out"), "--no-progress"]) == 2
+    assert capsys.readouterr().err == (
+        f"pulsecl: error: --out '{tmp_path / 'out'}' exists and is not a folder; give a folder\n"
+    )

@@ -69,20 +69,48 @@ def test_debug_shows_the_traceback(tmp_path):
     assert "Traceback" in out.stderr and "ConfigError" in out.stderr
 
 
-def test_broken_plugin_reported_by_cli(make_dist, tmp_path):
+BROKEN_ONE = (
+    "error importing plugin 'one' (distribution broken-one 1.0, entry "
+    "point 'one = broken_one'): ModuleNotFoundError: No module named 'nope_xyz'; disable "
+    "it with PULSECL_DISABLE_PLUGINS=one or pulsecl --disable-plugin one"
+)
+
+
+def test_a_broken_plugin_is_one_warning_line_and_the_rest_of_the_tool_works(make_dist, tmp_path):
+    """Issue 30, case 4: one broken plugin used to stop every command, `pulsecl plugins`
+    included (status 2)."""
     import os
 
     site = make_dist("broken-one", "1.0", {"one": "broken_one"}, {"broken_one": "import nope_xyz\n"})
     env = dict(os.environ, PYTHONPATH=f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
     out = run_cli("plugins", env=env)
-    assert out.returncode == 2
-    assert out.stderr.strip() == (
-        "pulsecl: error: error importing plugin 'one' (distribution broken-one 1.0, entry "
-        "point 'one = broken_one'): ModuleNotFoundError: No module named 'nope_xyz'; disable "
-        "it with PULSECL_DISABLE_PLUGINS=one or pulsecl --disable-plugin one"
-    )
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.splitlines() == [f"pulsecl: warning: {BROKEN_ONE}"]
+    assert "one  (BROKEN, broken-one 1.0, third-party, entry point one = broken_one)" in out.stdout
+    assert f"    not loaded: {BROKEN_ONE}" in out.stdout
+    assert f"losses  (pulsecl {pulsecl.__version__}, built-in" in out.stdout  # the others are loaded
+    listed = run_cli("plugins", "--json", env=env)
+    rows = {r["name"]: r for r in json.loads(listed.stdout)}
+    assert rows["one"]["broken"] is True and rows["one"]["error"] == BROKEN_ONE and rows["losses"]["broken"] is False
+    shown = run_cli("config", "show", env=env)  # a command that does not need the plugin works
+    assert shown.returncode == 0 and "[train]" in shown.stdout, shown.stderr
     ok = run_cli("--disable-plugin", "one", "plugins", env=env)
-    assert ok.returncode == 0, ok.stderr
+    assert ok.returncode == 0 and ok.stderr == "", ok.stderr
+    assert "one  (" not in ok.stdout
+
+
+def test_a_command_that_needs_a_broken_plugin_says_so(make_dist, tmp_path, capsys):
+    make_dist("acme-rppg", "0.4.1", {"acme": "acme_plugin"}, {"acme_plugin": "raise RuntimeError('no GPU driver')\n"})
+    data = tmp_path / "data"
+    data.mkdir()
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "run"), "--set", "model.backbone='acme-net'"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("pulsecl: warning: error importing plugin 'acme' (distribution acme-rppg 0.4.1")
+    assert len(err) == 2 and err[1].startswith("pulsecl: error: unknown backbones 'acme-net' (available: ")
+    assert err[1].endswith(
+        "; plugin 'acme' (acme-rppg 0.4.1) failed to load (RuntimeError: no GPU driver), and may provide it"
+    )
+    assert not (tmp_path / "run").exists()
 
 
 def test_no_command_prints_help(capsys):
@@ -262,3 +290,20 @@ def test_config_presets_says_what_each_preset_is(capsys):
     )
     assert lines[1].startswith("paper".ljust(width) + "The paper's recipe (Gideon & Stent, ICCV 2021)")
     assert lines[2].startswith("pseudo-labels".ljust(width) + "The default plus POS pseudo-labels")
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_an_out_that_is_a_file_is_found_before_any_work(command, tmp_path, capsys, monkeypatch):
+    """Issue 30, case 7: outputs are checked before the work (train loaded the videos and
+    built the model, evaluate read every video, before finding --out unusable)."""
+    import pulsecl.engine.clips
+
+    monkeypatch.setattr(pulsecl.engine.clips, "load_videos", lambda *a, **k: pytest.fail("videos read first"))
+    out = tmp_path / "results"
+    out.write_text("a file")
+    data = tmp_path / "data"
+    data.mkdir()
+    argv = {"train": ["train", "--data", str(data)], "evaluate": ["evaluate", str(tmp_path / "ck.pt"), "--data", str(data)]}
+    assert main([*argv[command], "--out", str(out), "--no-progress"]) == 2
+    assert capsys.readouterr().err == f"pulsecl: error: --out '{out}' exists and is not a folder; give a folder\n"
+    assert out.read_text() == "a file"

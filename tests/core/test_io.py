@@ -197,3 +197,95 @@ def test_stale_temp_files_are_removed_and_live_or_foreign_ones_kept(tmp_path):
     finally:
         live.kill()
         live.wait()
+
+
+# -- issue 30: folder locks, strict JSON, the flag a write error names, outputs checked first --
+
+
+def test_a_folder_lock_names_the_holder_and_a_killed_holder_does_not_block(tmp_path, hold_lock):
+    import os
+
+    from pulsecl.errors import BusyError
+    from pulsecl.io import LOCK_NAME, FolderLock
+
+    run = tmp_path / "run"
+    holder = hold_lock(run)
+    with pytest.raises(BusyError) as err:
+        FolderLock(run, "run folder", hint="wait for it to finish or choose another --out").acquire()
+    assert str(err.value) == (
+        f"run folder '{run}' is in use by another pulsecl process (pid {holder.pid}); "
+        "wait for it to finish or choose another --out"
+    )
+    holder.kill()  # kill -9: its lock file stays behind, stale
+    holder.wait()
+    assert (run / LOCK_NAME).is_file()
+    with FolderLock(run) as lock:
+        assert lock.held and (run / LOCK_NAME).read_text().split("@")[0] == str(os.getpid())
+    assert list(run.iterdir()) == []  # released: no lock file left
+
+
+def test_one_process_cannot_take_a_folder_twice_and_an_unused_folder_is_removed(tmp_path):
+    from pulsecl.errors import BusyError
+    from pulsecl.io import FolderLock
+
+    folder = tmp_path / "new" / "entry"
+    with FolderLock(folder, "cache entry"):
+        with pytest.raises(BusyError, match="cache entry '.*entry' is in use by another pulsecl process"):
+            FolderLock(folder, "cache entry").acquire()
+    assert not folder.exists()  # the lock made it and nothing was written there
+    with FolderLock(folder):
+        (folder / "kept.txt").write_text("x")
+    assert [p.name for p in folder.iterdir()] == ["kept.txt"]
+
+
+def _strict(text):
+    def refuse(name):
+        raise ValueError(f"not strict JSON: {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_write_json_writes_strict_json_with_null_for_nan_and_infinity(tmp_path):
+    write_json(tmp_path / "m.json", {"pearson": float("nan"), "r": [np.float32("inf"), 1.5], "n": np.int64(2),
+                                     "a": np.array([np.nan, 2.0])})
+    assert _strict((tmp_path / "m.json").read_text()) == {"pearson": None, "r": [None, 1.5], "n": 2, "a": [None, 2.0]}
+
+
+def test_a_write_error_names_the_flag_that_chose_the_output(tmp_path, disk_full):
+    from pulsecl.errors import StorageError
+    from pulsecl.io import output_flags
+
+    disk_full(10)
+    with output_flags({tmp_path / "out": "--out", tmp_path / "out" / "s.json": "--json", None: "--cache"}):
+        with pytest.raises(StorageError, match=r"free space or choose another --json$"):
+            write_json(tmp_path / "out" / "s.json", {"x": "y" * 100})
+        with pytest.raises(StorageError, match=r"free space or choose another --out$"):
+            write_text(tmp_path / "out" / "hr.csv", "z" * 100)
+    with pytest.raises(StorageError, match=r"free space or choose another --cache/--out$"):
+        write_text(tmp_path / "elsewhere.txt", "z" * 100)
+
+
+def test_check_output_finds_an_output_that_cannot_be_made_before_any_work(tmp_path):
+    from pulsecl.errors import DataError
+    from pulsecl.io import check_output
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(DataError, match=r"^--out '.*file' exists and is not a folder; give a folder$"):
+        check_output(tmp_path / "file", "--out", folder=True)
+    with pytest.raises(DataError, match=r"^--json '.*' is a folder; give a file name$"):
+        check_output(tmp_path, "--json", folder=False)
+    with pytest.raises(DataError, match=r"'.*file' is a file, not a folder; choose another --json$"):
+        check_output(tmp_path / "file" / "deeper" / "s.json", "--json", folder=False)
+    assert check_output(tmp_path / "a" / "b", "--out", folder=True) == tmp_path / "a" / "b"
+    assert not (tmp_path / "a").exists()  # nothing is created
+
+
+def test_check_room_finds_a_full_disk_and_leaves_nothing(tmp_path, disk_full):
+    from pulsecl.errors import StorageError
+    from pulsecl.io import check_room
+
+    check_room(tmp_path / "last.pt", 50_000)
+    disk_full(20_000)
+    with pytest.raises(StorageError, match=r"last.pt': no space left on device"):
+        check_room(tmp_path / "last.pt", 50_000)
+    assert list(tmp_path.iterdir()) == []

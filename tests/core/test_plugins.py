@@ -104,10 +104,7 @@ def test_every_broken_plugin_is_reported(make_dist):
         "broken-two", "2.5", {"two": "broken_two"}, {"broken_two": "raise RuntimeError('boom')\n"}
     )
     make_dist("acme-rppg", "0.4.1", {"acme": "acme_plugin"}, {"acme_plugin": GOOD})
-    pm = PulseclPluginManager()
-    with pytest.raises(PluginLoadError) as err:
-        pm.load()
-    assert sorted(err.value.errors) == [
+    expected = [
         "error importing plugin 'one' (distribution broken-one 1.0, entry point "
         "'one = broken_one'): ModuleNotFoundError: No module named 'not_a_module_xyz'; "
         "disable it with PULSECL_DISABLE_PLUGINS=one or pulsecl --disable-plugin one",
@@ -115,8 +112,40 @@ def test_every_broken_plugin_is_reported(make_dist):
         "'two = broken_two'): RuntimeError: boom; "
         "disable it with PULSECL_DISABLE_PLUGINS=two or pulsecl --disable-plugin two",
     ]
+    pm = PulseclPluginManager()
+    with pytest.raises(PluginLoadError) as err:
+        pm.load(strict=True)
+    assert sorted(err.value.errors) == expected
     # the healthy plugin was still loaded
     assert "acme" in pm.info
+
+
+def test_broken_plugins_are_left_out_with_one_warning_each_and_the_rest_works(make_dist, caplog):
+    """Issue 30, case 4: by default a broken plugin no longer stops the tool."""
+    make_dist("broken-one", "1.0", {"one": "broken_one"}, {"broken_one": "import not_a_module_xyz\n"})
+    make_dist("broken-two", "2.5", {"two": "broken_two"}, {"broken_two": "raise RuntimeError('boom\\nsecond line')\n"})
+    make_dist("acme-rppg", "0.4.1", {"acme": "acme_plugin"}, {"acme_plugin": GOOD})
+    pm = PulseclPluginManager()
+    with caplog.at_level("WARNING", logger="pulsecl"):
+        pm.load()
+    assert sorted(r.getMessage() for r in caplog.records) == [
+        "error importing plugin 'one' (distribution broken-one 1.0, entry point "
+        "'one = broken_one'): ModuleNotFoundError: No module named 'not_a_module_xyz'; "
+        "disable it with PULSECL_DISABLE_PLUGINS=one or pulsecl --disable-plugin one",
+        "error importing plugin 'two' (distribution broken-two 2.5, entry point "
+        "'two = broken_two'): RuntimeError: boom second line; "  # one line, whatever the plugin raised
+        "disable it with PULSECL_DISABLE_PLUGINS=two or pulsecl --disable-plugin two",
+    ]
+    assert sorted(pm.broken) == ["one", "two"] and "one" not in pm.info
+    assert (pm.broken["two"].distribution, pm.broken["two"].version, pm.broken["two"].entry_point) == (
+        "broken-two", "2.5", "two = broken_two")
+    assert pm.build("backbones", "third-party-net", a=1) == {"a": 1}
+    with pytest.raises(pulsecl.UnknownComponentError) as err:
+        pm.build("backbones", "two-net")
+    assert str(err.value).endswith(
+        "; plugin 'one' (broken-one 1.0) failed to load (ModuleNotFoundError: No module named 'not_a_module_xyz') "
+        "and plugin 'two' (broken-two 2.5) failed to load (RuntimeError: boom second line), and may provide it"
+    )
 
 
 def test_broken_plugin_can_be_disabled(make_dist, monkeypatch):
@@ -168,8 +197,11 @@ def test_invalid_third_party_hook_reported_with_distribution(make_dist):
     bad = "def pulsecl_register_backbone(registry):\n    registry.add('x', dict)\n"
     make_dist("typo-dist", "0.1", {"typo": "typo_plugin"}, {"typo_plugin": bad})
     with pytest.raises(PluginLoadError) as err:
-        PulseclPluginManager().load()
+        PulseclPluginManager().load(strict=True)
     (line,) = err.value.errors
+    pm = PulseclPluginManager()
+    pm.load()  # not strict: left out, and listed as broken with the same line
+    assert pm.broken["typo"].error == line and "typo" not in pm.info
     assert line == (
         "plugin 'typo' implements unknown hook 'pulsecl_register_backbone'; did you mean "
         "'pulsecl_register_backbones'? (hooks are listed in CONTRIBUTING.md) "

@@ -43,10 +43,10 @@ COMMON = [
 ]
 
 
-def _train(site, data, out, batch, nproc):
+def _train(site, data, out, batch, nproc, extra=()):
     env = dict(os.environ, PYTHONPATH=f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
                OMP_NUM_THREADS="1")
-    sets = [a for s in [*COMMON, f"train.batch_size={batch}"] for a in ("--set", s)]
+    sets = [a for s in [*COMMON, f"train.batch_size={batch}", *extra] for a in ("--set", s)]
     cmd = ["-m", "pulsecl", "train", "--data", str(data), "--out", str(out), "--no-progress", *sets]
     if nproc > 1:
         cmd = ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}", *cmd]
@@ -58,7 +58,9 @@ def _train(site, data, out, batch, nproc):
 def test_two_processes_equal_one_with_the_same_total_batch(tiny_dataset, make_dist, tmp_path):
     site = make_dist("flat-backbone", "0.1", {"flat": "flat_backbone"}, {"flat_backbone": FLAT})
     one = _train(site, tiny_dataset, tmp_path / "one", batch=4, nproc=1)
-    two = _train(site, tiny_dataset, tmp_path / "two", batch=2, nproc=2)
+    # on a cache of its own, cold: rank 0 builds its entries (one process at a time
+    # builds an entry, issue 30), the other rank then reads them
+    two = _train(site, tiny_dataset, tmp_path / "two", batch=2, nproc=2, extra=[f"data.cache='{tmp_path / 'cache'}'"])
     assert one["train_state"]["step"] == two["train_state"]["step"] == 3
     for key, value in one["state_dict"].items():
         torch.testing.assert_close(two["state_dict"][key], value, rtol=1e-4, atol=1e-5)

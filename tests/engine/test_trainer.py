@@ -175,6 +175,86 @@ def test_interrupt_and_resume_gives_the_same_weights(tiny_dataset, tmp_path):
     assert len(steps) == len(set(steps))
 
 
+class CtrlCAt:
+    """Presses Ctrl-C (SIGINT to this process) during step ``n``: training stops after
+    that step, as it does for a user."""
+
+    def __init__(self, n):
+        self.n = n
+
+    @pulsecl.hookimpl
+    def pulsecl_train_step_end(self, step):
+        if step == self.n:
+            import signal
+
+            signal.raise_signal(signal.SIGINT)
+
+
+def test_ctrl_c_then_resume_logs_the_same_epoch_losses_as_an_uninterrupted_run(tiny_dataset, tmp_path, test_backbones):
+    """Issue 30, case 5: the epoch interrupted after its last step logged ``loss nan``
+    on resume (its steps' losses were no longer in memory), and one interrupted in its
+    middle the mean of the resumed steps only."""
+    config = load_config(None, PASS)
+    train(config, tiny_dataset, tmp_path / "full", progress=False, log=None)
+
+    def losses(run, name):
+        return [(r["epoch"], r["step"], r["loss"]) for r in csv.DictReader(open(run / name))]
+
+    pm = get_plugin_manager()
+    for stop_at in (2, 3):  # the last step of epoch 1; the middle of epoch 2
+        part = tmp_path / f"part{stop_at}"
+        pm.register(CtrlCAt(stop_at), "ctrl-c")
+        try:
+            res = train(config, tiny_dataset, part, progress=False, log=None)
+        finally:
+            pm.unregister(name="ctrl-c")
+        assert res.interrupted and res.steps == stop_at
+        train(config, tiny_dataset, part, resume=True, progress=False, log=None)
+        assert losses(part, "log.csv") == losses(tmp_path / "full", "log.csv")
+        assert [int(s) for _, s, _ in losses(part, "log.csv")] == [1, 2, 3, 4]
+        assert losses(part, "epochs.csv") == losses(tmp_path / "full", "epochs.csv"), stop_at
+        assert all(loss != "nan" for _, _, loss in losses(part, "epochs.csv"))
+
+
+def test_a_second_train_on_a_run_folder_in_use_stops_and_a_killed_runs_lock_does_not(tiny_dataset, tmp_path, capsys, hold_lock):
+    """Issue 30, case 1: two trainings in one run folder both ran and mixed their logs
+    and checkpoints."""
+    run = tmp_path / "run"
+    sets = [a for s in [*TINY, "train.epochs=1", "train.steps_per_epoch=1"] for a in ("--set", s)]
+    argv = ["train", "--data", str(tiny_dataset), "--out", str(run), "--no-progress", *sets]
+    holder = hold_lock(run)  # another pulsecl process is training there
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        f"pulsecl: error: run folder '{run}' is in use by another pulsecl process (pid {holder.pid}); "
+        "wait for it to finish or choose another --out\n"
+    )
+    assert [p.name for p in run.iterdir()] == [".pulsecl.lock"]  # nothing of ours was written
+    holder.kill()  # kill -9: the lock file stays, its holder is gone
+    holder.wait()
+    assert main(argv) == 0
+    assert sorted(p.name for p in run.iterdir()) == ["best.pt", "config.toml", "epochs.csv", "last.pt", "log.csv", "run.json"]
+
+
+def test_a_clip_longer_than_the_videos_reports_the_length_that_was_set(tiny_dataset, tmp_path, capsys):
+    """Issue 30, case 7: the error said "no video has 300 frames" for data.clip_frames =
+    200 (the frequency proxy draws 1.5 times the clip for its negatives)."""
+    sets = [a for s in [*TINY, "data.clip_frames=200"] for a in ("--set", s)]
+    assert main(["train", "--data", str(tiny_dataset), "--out", str(tmp_path / "r"), "--no-progress", *sets]) == 2
+    assert capsys.readouterr().err == (
+        "pulsecl: error: no video is long enough for a training clip of data.clip_frames = 200 (longest: 180 frames; "
+        "the frequency proxy draws 300 frames per clip for its longer negatives); lower data.clip_frames to at most "
+        "120 or give longer videos\n"
+    )
+    sets = [a for s in [*TINY, "data.clip_s=7.0"] for a in ("--set", s)]
+    assert main(["train", "--data", str(tiny_dataset), "--out", str(tmp_path / "r"), "--no-progress", *sets]) == 2
+    assert capsys.readouterr().err == (
+        "pulsecl: error: no video is long enough for a training clip of data.clip_s = 7 (210 frames at 30 fps) "
+        "(longest: 180 frames; the frequency proxy draws 315 frames per clip for its longer negatives); lower "
+        "data.clip_s to at most 4.00 or give longer videos\n"
+    )
+    assert not (tmp_path / "r").exists()
+
+
 def test_supervised_selects_best_by_validation_mae(tiny_dataset, tmp_path):
     config = load_config(None, [*TINY, "train.mode=supervised", "loss.weights={neg_pearson = 1.0}", "data.val_fraction=0.5"])
     res = train(config, tiny_dataset, tmp_path / "sup", progress=False, log=None)
@@ -201,7 +281,17 @@ def test_cli_refuses_to_overwrite_a_run_and_to_resume_nothing(tiny_dataset, tmp_
         "continue it or choose another --out"
     )
     assert main(["train", "--resume", str(tmp_path / "nothing"), "--data", str(tiny_dataset)]) == 2
-    assert "config file" in capsys.readouterr().err  # no config.toml in a folder that is not a run
+    assert capsys.readouterr().err == (
+        f"pulsecl: error: cannot resume '{tmp_path / 'nothing'}': no such folder; give the --out folder of an "
+        "earlier pulsecl train\n"
+    )
+    # issue 30, case 7: a folder that is not a run said "give a TOML file or a preset"
+    (tmp_path / "videos").mkdir()
+    assert main(["train", "--resume", str(tmp_path / "videos"), "--data", str(tiny_dataset)]) == 2
+    assert capsys.readouterr().err == (
+        f"pulsecl: error: cannot resume '{tmp_path / 'videos'}': it is not a run folder (no config.toml); give the "
+        "--out folder of an earlier pulsecl train, or start a new run with --out\n"
+    )
     assert main(["train", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "r2")]) == 2
     assert capsys.readouterr().err.strip() == f"pulsecl: error: data path '{tmp_path / 'missing'}' does not exist"
 
@@ -209,9 +299,15 @@ def test_cli_refuses_to_overwrite_a_run_and_to_resume_nothing(tiny_dataset, tmp_
 def test_resume_with_another_config_is_refused(tiny_dataset, tmp_path):
     config = load_config(None, [*TINY, "train.epochs=1", "train.steps_per_epoch=1"])
     train(config, tiny_dataset, tmp_path / "r", progress=False, log=None)
-    other = load_config(None, [*TINY, "train.epochs=1", "train.steps_per_epoch=1", "train.lr=0.5"])
-    with pytest.raises(pulsecl.ConfigError, match="the config differs from the run's config.toml"):
+    other = load_config(None, [*TINY, "train.epochs=1", "train.steps_per_epoch=1", "train.lr=0.5", "train.seed=5"])
+    with pytest.raises(pulsecl.ConfigError) as err:
         train(other, tiny_dataset, tmp_path / "r", resume=True, progress=False, log=None)
+    # issue 30, case 7: the message names the keys that differ
+    assert str(err.value) == (
+        f"cannot resume '{tmp_path / 'r'}': the config differs from the run's config.toml in train.lr (0.001 in the "
+        f"run, 0.5 now), train.seed (0 in the run, 5 now); resume with the same config (pulsecl train --resume "
+        f"{tmp_path / 'r'}, without --set or a config file)"
+    )
 
 
 def test_augmented_branch_is_the_backbone_on_the_augmented_clip():
@@ -368,9 +464,33 @@ def test_truncate_csv_drops_malformed_rows_and_keeps_the_rest(tmp_path, tail):
     assert [r["step"] for r in csv.DictReader(open(path, newline=""))] == ["1", "2"]
 
 
-def test_a_full_disk_during_training_is_one_line_and_leaves_no_half_checkpoint(tiny_dataset, tmp_path, capsys, disk_full):
+def test_a_full_disk_is_found_before_the_first_step(tiny_dataset, tmp_path, capsys, disk_full, monkeypatch):
+    """Issue 30, case 7: with room for config.toml and run.json but not for a checkpoint,
+    training used to run a whole epoch before it failed; now it does not start."""
+    import pulsecl.engine.trainer as trainer_mod
     from pulsecl.engine.clips import load_videos
 
+    steps = []
+    monkeypatch.setattr(trainer_mod.Trainer, "_train_step", lambda self, stop: steps.append(1) or {"loss": 0.0})
+    run = tmp_path / "run"
+    sets = [*TINY, "train.epochs=1", f"data.cache={tmp_path / 'cache'}"]
+    load_videos(load_config(None, sets), tiny_dataset, labels=False)  # the cache is built before the disk fills
+    state = disk_full(20_000)  # config.toml and run.json fit, a checkpoint does not
+    args = ["train", "--data", str(tiny_dataset), "--out", str(run), "--no-progress"]
+    assert main([*args, *[a for s in sets for a in ("--set", s)]]) == 2
+    assert state["failures"] == 1 and steps == []
+    assert capsys.readouterr().err == (
+        f"pulsecl: error: '{run / 'last.pt'}': no space left on device; nothing was written; "
+        "free space or choose another --out\n"
+    )
+    assert sorted(p.name for p in run.iterdir()) == ["config.toml", "run.json"]
+
+
+def test_a_full_disk_during_training_is_one_line_and_leaves_no_half_checkpoint(tiny_dataset, tmp_path, capsys, disk_full, monkeypatch):
+    import pulsecl.engine.trainer as trainer_mod
+    from pulsecl.engine.clips import load_videos
+
+    monkeypatch.setattr(trainer_mod, "check_room", lambda path, nbytes: None)  # the disk fills up later
     run = tmp_path / "run"
     sets = [*TINY, "train.epochs=1", f"data.cache={tmp_path / 'cache'}"]
     load_videos(load_config(None, sets), tiny_dataset, labels=False)  # the cache is built before the disk fills
@@ -380,7 +500,7 @@ def test_a_full_disk_during_training_is_one_line_and_leaves_no_half_checkpoint(t
     assert state["failures"] == 1
     assert capsys.readouterr().err == (
         f"pulsecl: error: '{run / 'last.pt'}': no space left on device; nothing was written; "
-        "free space or choose another --cache/--out\n"
+        "free space or choose another --out\n"
     )
     assert sorted(p.name for p in run.iterdir()) == ["config.toml", "epochs.csv", "log.csv", "run.json"]
 

@@ -84,3 +84,25 @@ def test_onnx_export_runs_in_onnxruntime_like_the_original(make_checkpoint, tmp_
     (got,) = session.run(None, {inp.name: x.numpy()})
     assert got.shape == expected.shape
     torch.testing.assert_close(torch.from_numpy(got), torch.from_numpy(expected), rtol=1e-4, atol=1e-4)
+
+
+def test_a_write_error_of_export_names_out_and_a_bad_out_is_found_before_tracing(make_checkpoint, tmp_path, capsys,
+                                                                                 disk_full, monkeypatch):
+    """Issue 30, case 7: a full disk said "choose another --cache/--out"; an --out under
+    a file was found after the model was loaded and traced."""
+    import pulsecl.export
+
+    ck = make_checkpoint()
+    out = tmp_path / "model.pt"
+    disk_full(100)
+    assert main(["export", str(ck), "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        f"pulsecl: error: '{out}': no space left on device; nothing was written; free space or choose another --out\n"
+    )
+    monkeypatch.setattr(pulsecl.export, "export", lambda *a, **k: pytest.fail("traced before --out was checked"))
+    (tmp_path / "taken").write_text("x")
+    assert main(["export", str(ck), "--out", str(tmp_path / "taken" / "model.pt")]) == 2
+    assert capsys.readouterr().err == (
+        f"pulsecl: error: --out '{tmp_path / 'taken' / 'model.pt'}': '{tmp_path / 'taken'}' is a file, not a folder; "
+        "choose another --out\n"
+    )

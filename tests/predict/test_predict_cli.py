@@ -231,3 +231,63 @@ def test_other_commands_exit_the_ordinary_way(tmp_path):
     marker = tmp_path / "atexit"
     rc, stdout = _entry(tmp_path, ["config", "presets"], marker)
     assert rc == 0 and stdout and marker.read_text() == "ran"
+
+
+# -- issue 30 --------------------------------------------------------------------------
+
+
+def _no_video_read(monkeypatch):
+    """predict() fails the test if called: the error must come before the video is read."""
+    import pulsecl.predictor
+
+    def read(*a, **k):
+        raise AssertionError("the whole video was processed before the output was checked")
+
+    monkeypatch.setattr(pulsecl.predictor, "predict", read)
+
+
+def test_outputs_that_cannot_be_written_are_found_before_the_video_is_read(videos, tmp_path, capsys, monkeypatch):
+    """Case 7: an --out that is an existing file was found only after the whole video."""
+    _no_video_read(monkeypatch)
+    video = str(videos["light-15fps"].path)
+    taken = tmp_path / "out"
+    taken.write_text("a file, not a folder")
+    _fails(["predict", video, "--out", str(taken)], capsys, f"--out '{taken}' exists and is not a folder; give a folder")
+    _fails(["predict", video, "--json", str(tmp_path)], capsys, f"--json '{tmp_path}' is a folder; give a file name")
+    _fails(["predict", video, "--json", str(taken / "s.json")], capsys,
+           f"--json '{taken / 's.json'}': '{taken}' is a file, not a folder; choose another --json")
+    assert taken.read_text() == "a file, not a folder"
+
+
+def test_a_write_error_of_json_names_json(videos, tmp_path, capsys, disk_full):
+    """Case 7: a full disk while writing --json said "choose another --cache/--out"."""
+    video = videos["light-15fps"]
+    disk_full(100)
+    rc = main(["predict", str(video.path), "--json", str(tmp_path / "s.json"), "--no-progress"])
+    captured = capsys.readouterr()
+    assert rc == 2 and "bpm" in captured.out
+    assert captured.err.splitlines()[-1] == (
+        f"pulsecl: error: '{tmp_path / 's.json'}': no space left on device; nothing was written; "
+        "free space or choose another --json"
+    )
+
+
+def test_fs_that_differs_from_the_files_own_rate_is_one_warning_line(videos, tmp_path, capsys):
+    """Case 6: --fs silently overrode the file's own rate (and scaled the heart rate)."""
+    video = videos["light-30fps"]
+    assert main(["predict", str(video.path), "--fs", "25", "--json", str(tmp_path / "s.json"), "--no-progress"]) == 0
+    line = (
+        f"video '{video.path}': the frame rate given, 25 fps (--fs), overrides the file's own 30.000 fps, and every "
+        "heart rate scales with it (x 0.833); leave out --fs to use the file's rate"
+    )
+    assert [ln for ln in capsys.readouterr().err.splitlines() if "--fs" in ln] == [f"pulsecl: warning: {line}"]
+    assert line in json.loads((tmp_path / "s.json").read_text())["warnings"]
+    assert main(["predict", str(video.path), "--fs", "30", "--no-progress"]) == 0
+    assert "--fs" not in capsys.readouterr().err
+
+
+def test_the_help_says_what_fs_does_to_a_files_own_rate(capsys):
+    with pytest.raises(SystemExit):
+        main(["predict", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "it overrides a video file's own rate, with a warning when the two differ by more than 1%" in text

@@ -139,3 +139,28 @@ def test_cache_folder_that_is_a_file(tmp_path, video):
 def test_entry_names_are_safe(tmp_path):
     entry = CacheEntry(tmp_path, "we ird/name:1", "abc")
     assert entry.dir.parent == tmp_path and "/" not in entry.dir.name and ":" not in entry.dir.name
+
+
+def test_an_entry_another_process_is_building_is_left_alone(tmp_path, video, hold_lock):
+    """Issue 30, case 1: two processes building one cache entry at once; the second
+    stops with the entry and the builder's pid, and leaves the first one's files."""
+    from pulsecl.errors import BusyError
+
+    cache = tmp_path / "cache"
+    first = preprocess(video, PreprocessConfig(size=24), cache_dir=cache)
+    entry = tmp_path / "cache" / os.path.basename(first.cache_path)
+    os.unlink(entry / "meta.json")  # being rebuilt by the holder below
+    holder = hold_lock(entry)
+    with pytest.raises(BusyError) as err:
+        preprocess(video, PreprocessConfig(size=24), cache_dir=cache)
+    assert str(err.value) == (
+        f"cache entry '{entry}' is in use by another pulsecl process (pid {holder.pid}); wait for it to finish "
+        "(the entry is then reused) or give another --cache"
+    )
+    assert sorted(p.name for p in entry.iterdir()) == [".pulsecl.lock", "frames.npy", "timestamps.npy"]
+    holder.kill()  # killed mid-build: its lock does not block the next run
+    holder.wait()
+    again = preprocess(video, PreprocessConfig(size=24), cache_dir=cache)
+    assert not again.reused and _files(cache) == sorted(
+        f"{entry.name}/{n}" for n in ("frames.npy", "meta.json", "timestamps.npy")
+    )

@@ -317,3 +317,38 @@ def test_ffmpeg_prints_nothing_of_its_own_for_a_broken_video(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and 0 < int(out.stdout) < 40
     assert out.stderr == f"'{half}': read {int(out.stdout)} of 40 frames; the file may be truncated\n"
+
+
+def test_a_given_rate_that_differs_from_the_files_own_is_warned_about(tmp_path, caplog):
+    """Issue 30, case 6: fs (--fs) silently replaced a file's own rate, and with it every
+    heart rate (89.5 bpm read as 79.9)."""
+    path = tmp_path / "v.avi"
+    write_video(path, _frames(10), fps=28.0, quality=95)
+    with caplog.at_level("WARNING", logger="pulsecl"):
+        src = open_source(path, fs=25.0)
+    line = (
+        f"video '{path}': the frame rate given, 25 fps (--fs), overrides the file's own 28.000 fps, and every heart "
+        "rate scales with it (x 0.893); leave out --fs to use the file's rate"
+    )
+    assert [r.getMessage() for r in caplog.records] == [line] and src.warnings == [line]
+    assert src.fs == 25.0 and np.allclose(np.concatenate([t for _, t in src]), np.arange(10) / 25.0)  # still given
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="pulsecl"):
+        close = open_source(path, fs=28.2)  # within 1 %: the same rate, written another way
+        same = open_source(path)
+    assert caplog.records == [] and close.warnings == [] and same.fs == 28.0
+
+
+def test_a_given_rate_is_warned_about_for_images_timed_by_their_names_only(tmp_path, caplog):
+    ns = (1_392_643_993_642_815_000 + np.arange(6) / 30.0 * 1e9).astype(np.int64)
+    _write_images(tmp_path / "timed", [f"Image{v}.png" for v in ns], _frames(6))
+    _write_images(tmp_path / "seq", [f"frame_{k:04d}.png" for k in range(6)], _frames(6))
+    with caplog.at_level("WARNING", logger="pulsecl"):
+        open_source(tmp_path / "seq", fs=15.0)  # numbered frames have no rate of their own
+        assert caplog.records == []
+        timed = open_source(tmp_path / "timed", fs=15.0)
+    assert timed.fs == 15.0
+    assert [r.getMessage() for r in caplog.records] == [
+        f"image folder '{tmp_path / 'timed'}': the frame rate given, 15 fps (--fs), overrides the image names' own "
+        "30.000 fps, and every heart rate scales with it (x 0.500); leave out --fs to use the image names' rate"
+    ]

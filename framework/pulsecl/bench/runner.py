@@ -41,6 +41,7 @@ from pulsecl.bench.datasets import (  # noqa: F401 - re-exported: where these li
 from pulsecl.bench.records import RECORD_FORMAT, finite, read_record
 from pulsecl.bench.suite import Cell, Suite, Task
 from pulsecl.errors import ConfigError, DataError, PulseclError
+from pulsecl.io import FolderLock
 
 __all__ = ["BenchResult", "RECORD_FORMAT", "cell_done", "read_record", "run_suite"]
 
@@ -429,20 +430,31 @@ def run_suite(
     report: bool = True,
 ) -> BenchResult:
     """Run the cells of ``suite`` (this shard's) that are not done yet, then write the
-    report of every cell recorded in ``out``.  See the module docstring."""
-    from pulsecl import progress as progress_bars
-    from pulsecl.bench.report import write_report
-    from pulsecl.io import write_json
+    report of every cell recorded in ``out``.  See the module docstring.
 
+    The folder is this process's while it runs (:class:`pulsecl.io.FolderLock`): a
+    second ``bench`` on it stops at once, naming the pid that holds it."""
     if not isinstance(jobs, int) or jobs < 1:
         raise ConfigError(f"--jobs {jobs!r}: give a number of processes, at least 1")
     index, count = shard
     if not 1 <= index <= count:
         raise ConfigError(f"--shard {index}/{count}: give I/N with 1 <= I <= N")
-    say = log or (lambda *_: None)
     t_start = time.perf_counter()
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    # shards on other machines write folders of their own; two runs of one folder would mix their cells
+    with FolderLock(out, "benchmark folder", hint="wait for it to finish or choose another --out"):
+        return _run_suite(suite, out, jobs, shard, progress, log, report, t_start)
+
+
+def _run_suite(suite: Suite, out: Path, jobs: int, shard: tuple[int, int], progress: bool,
+               log: Callable[[str], None] | None, report: bool, t_start: float) -> BenchResult:
+    """:func:`run_suite`, with ``out`` locked."""
+    from pulsecl import progress as progress_bars
+    from pulsecl.bench.report import write_report
+    from pulsecl.io import write_json
+
+    index, count = shard
+    say = log or (lambda *_: None)
     write_json(out / "suite.json", {"name": suite.name, "hash": suite.hash(), "file": str(suite.source), "settings": suite.settings()})
     mine = suite.tasks()[index - 1 :: count]
     result = BenchResult(out, suite)

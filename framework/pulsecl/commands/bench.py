@@ -46,12 +46,16 @@ def run(args: argparse.Namespace) -> int:
     if args.dirs:
         raise ConfigError(f"pulsecl bench: one suite at a time (got also {' '.join(args.dirs)}); usage: {USAGE.splitlines()[0]}")
     from pulsecl.bench import load_suite, parse_shard, run_suite
+    from pulsecl.io import check_output, output_flags
 
+    if not args.list:
+        check_output(args.out, "--out", folder=True)  # before the suite runs
     suite = load_suite(args.suite)
     shard = parse_shard(args.shard)
     if args.list:
         return _list(suite, args.out, shard)
-    result = run_suite(suite, args.out, jobs=args.jobs, shard=shard, progress=not args.no_progress)
+    with output_flags({args.out: "--out"}):
+        result = run_suite(suite, args.out, jobs=args.jobs, shard=shard, progress=not args.no_progress)
     print_result(result)
     return 1 if result.failed else 0
 

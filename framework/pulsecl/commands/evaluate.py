@@ -25,11 +25,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pulsecl.engine.evaluate import evaluate_checkpoint, print_metrics, write_results
+    from pulsecl.io import check_output, output_flags
 
+    if args.out:
+        check_output(args.out, "--out", folder=True)  # before the videos are read
     result = evaluate_checkpoint(args.checkpoint, args.data, overrides=args.overrides, split=args.split,
                                  progress=not args.no_progress)
     print_metrics(result)
     if args.out:
-        paths = write_results(result, args.out)
+        with output_flags({args.out: "--out"}):
+            paths = write_results(result, args.out)
         print(f"wrote {paths['videos']}, {paths['windows']}, {paths['summary']}")
     return 0

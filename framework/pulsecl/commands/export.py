@@ -25,11 +25,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pulsecl.export import export
+    from pulsecl.io import check_output, output_flags
 
     ck = Path(args.checkpoint)
     stem = ck / "model" if ck.is_dir() else ck.with_suffix("")
     out = args.out or str(stem) + (".torchscript.pt" if args.format == "torchscript" else ".onnx")
-    info = export(args.checkpoint, out, format=args.format, frames=args.frames)
+    check_output(out, "--out", folder=False)  # before the model is loaded and traced
+    with output_flags({out: "--out"}):
+        info = export(args.checkpoint, out, format=args.format, frames=args.frames)
     check = "not checked (install onnxruntime or onnx to check)" if info["max_rel_error"] is None \
         else f"matches the original to {info['max_rel_error']:.1e}"
     print(f"wrote {info['path']} ({info['format']}, example input {info['input_shape']}; {check})")

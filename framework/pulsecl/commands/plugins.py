@@ -1,4 +1,5 @@
-"""``pulsecl plugins``: every plugin, its distribution and version, and its components."""
+"""``pulsecl plugins``: every plugin, its distribution and version, and its components;
+then the plugins that failed to load, each marked broken with its error."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "plugins",
         help="list plugins and the components they register",
         description="List every plugin pulsecl loaded (built-in and third-party): its distribution, "
-        "version and entry point, the components it registers in each table, and its other hooks.",
+        "version and entry point, the components it registers in each table, and its other hooks; "
+        "then every plugin that failed to load, marked BROKEN, with its error and how to disable it.",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
@@ -32,6 +34,22 @@ def run(args: argparse.Namespace) -> int:
                 "builtin": info.builtin,
                 "hooks": info.hooks,
                 "components": pm.plugin_components(name),
+                "broken": False,
+                "error": None,
+            }
+        )
+    for name, info in sorted(pm.broken.items(), key=lambda kv: (not kv[1].builtin, kv[0])):
+        rows.append(
+            {
+                "name": name,
+                "distribution": info.distribution,
+                "version": info.version,
+                "entry_point": info.entry_point,
+                "builtin": info.builtin,
+                "hooks": [],
+                "components": {},
+                "broken": True,
+                "error": info.error,
             }
         )
     if args.json:
@@ -39,7 +57,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for row in rows:
         origin = "built-in" if row["builtin"] else "third-party"
-        print(f"{row['name']}  ({row['distribution']} {row['version']}, {origin}, entry point {row['entry_point']})")
+        state = "BROKEN, " if row["broken"] else ""
+        print(f"{row['name']}  ({state}{row['distribution']} {row['version']}, {origin}, entry point {row['entry_point']})")
+        if row["broken"]:
+            print(f"    not loaded: {row['error']}")
         for kind, names in row["components"].items():
             print(f"    {kind}: {', '.join(names)}")
         other = [h for h in row["hooks"] if not h.startswith("pulsecl_register_")]

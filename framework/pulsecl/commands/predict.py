@@ -31,9 +31,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--camera", type=int, metavar="N", default=None, help="live heart rate from camera N instead")
     how = p.add_mutually_exclusive_group()
     how.add_argument("--method", default=None, help="classical method (default pos; see `pulsecl plugins`)")
-    how.add_argument("--checkpoint", metavar="CKPT", default=None, help="trained checkpoint (file or run folder)")
+    how.add_argument("--checkpoint", metavar="CKPT", default=None,
+                     help="trained checkpoint: a file or run folder, always a path (a shipped model goes to --model)")
     how.add_argument("--model", metavar="NAME", default=None,
-                     help="a trained model shipped with pulsecl, by name (`pulsecl models` lists them)")
+                     help="a trained model shipped with pulsecl, by name, never a path (`pulsecl models` lists them)")
     p.add_argument("--out", metavar="DIR", default=None, help="write pulse.csv, hr.csv, summary.json, plot.png here")
     p.add_argument("--json", metavar="FILE", default=None, help="write the JSON summary to FILE")
     p.add_argument("--roi", choices=["auto", "face", "landmarks", "full"], default=None,
@@ -45,7 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--window", type=float, metavar="S", default=None, help="sliding window, seconds (signal.window_s)")
     p.add_argument("--stride", type=float, metavar="S", default=None, help="its stride, seconds (signal.stride_s)")
     p.add_argument("--preset", default=None, help="post-processing preset (signal.preset)")
-    p.add_argument("--fs", type=float, default=None, help="frame rate in Hz, for sources that do not carry one")
+    p.add_argument("--fs", type=float, default=None,
+                   help="frame rate in Hz, for sources that do not carry one; it overrides a video file's own rate, "
+                   "with a warning when the two differ by more than 1%% (the heart rate scales with it)")
     p.add_argument("--device", default=None, help="torch device for --checkpoint/--model (auto, cpu, cuda)")
     p.add_argument("--threads", type=int, metavar="N", default=None,
                    help="CPU threads for the model of --checkpoint/--model (default: one fewer than the CPUs, "
@@ -106,6 +109,13 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--duration is for --camera; a video is read to its end")
     if args.threads is not None and args.checkpoint is None and args.model is None:
         raise ConfigError("--threads is for --checkpoint or --model; a classical method runs in one thread")
+    from pulsecl.io import check_output, output_flags
+
+    # outputs that cannot be written fail now, not after the whole video was analysed
+    if args.out is not None:
+        check_output(args.out, "--out", folder=True)
+    if args.json is not None:
+        check_output(args.json, "--json", folder=False)
     options = _options(args)
     if args.checkpoint is not None or args.model is not None:
         options["threads"] = model_threads(args.threads)  # for this command only (predict restores torch's)
@@ -120,7 +130,8 @@ def run(args: argparse.Namespace) -> int:
         from pulsecl.warn import warn
 
         warn(f"low confidence: {result.confidence.reason}; the heart rate may be wrong (see the SNR per window)")
-    paths = result.write(args.out, args.json, plot=not args.no_plot) if (args.out or args.json) else {}
+    with output_flags({args.out: "--out", args.json: "--json"}):  # a write error names the flag at fault
+        paths = result.write(args.out, args.json, plot=not args.no_plot) if (args.out or args.json) else {}
     if paths:
         print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 0

@@ -84,6 +84,7 @@ def _jobs(source: Path, config, fs: float | None) -> tuple[list[tuple[str, str]]
 
 
 def run(args: argparse.Namespace) -> int:
+    from pulsecl.io import output_flags
     from pulsecl.video import preprocess
 
     config = _config(args)
@@ -101,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
     lines = []
     try:
         for label, path in jobs:
-            clip = preprocess(path, config.preprocess, cache_dir=cache, progress=progress, fs=args.fs)
+            with output_flags({cache: "--cache"}):  # a write error says which flag to change
+                clip = preprocess(path, config.preprocess, cache_dir=cache, progress=progress, fs=args.fs)
             frames += clip.n_frames
             missing += clip.frames_without_face
             reused += clip.reused

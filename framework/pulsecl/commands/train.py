@@ -28,10 +28,18 @@ def run(args: argparse.Namespace) -> int:
 
     from pulsecl.config import load_config
     from pulsecl.engine.trainer import train
-    from pulsecl.errors import ConfigError
+    from pulsecl.errors import ConfigError, DataError
+    from pulsecl.io import check_output, output_flags
 
     if args.resume:
         run_dir = Path(args.resume)
+        if not run_dir.is_dir():
+            raise DataError(f"cannot resume '{run_dir}': no such folder; give the --out folder of an earlier pulsecl train")
+        if not (run_dir / "config.toml").is_file():
+            raise DataError(
+                f"cannot resume '{run_dir}': it is not a run folder (no config.toml); give the --out folder of an "
+                "earlier pulsecl train, or start a new run with --out"
+            )
         source = args.config or (run_dir / "config.toml")
         config = load_config(source, args.overrides)
         if args.out and Path(args.out) != run_dir:
@@ -39,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         if not args.out:
             raise ConfigError("pulsecl train needs --out RUNDIR (or --resume RUNDIR)")
-        run_dir = Path(args.out)
+        run_dir = check_output(args.out, "--out", folder=True)  # before any work
         config = load_config(args.config, args.overrides)
     if args.data:
         config.data.root = args.data
@@ -48,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
     from pulsecl.io import tidy_dir
 
     tidy_dir(run_dir)  # a checkpoint's temp file that a kill -9 left
-    result = train(config, config.data.root, run_dir, resume=bool(args.resume), progress=not args.no_progress)
+    with output_flags({} if args.resume else {run_dir: "--out"}):
+        result = train(config, config.data.root, run_dir, resume=bool(args.resume), progress=not args.no_progress)
     if result.interrupted:
         return 130
     print(f"done: {result.epochs} epochs, {result.steps} steps; checkpoints in {result.run_dir}")

@@ -265,8 +265,12 @@ def resolved_options(component: Any, options: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def build_from_checkpoint(data: dict[str, Any], path: str | Path = "checkpoint"):
-    """Rebuild (backbone, sampler) from a loaded checkpoint, weights in, eval mode."""
+def build_from_checkpoint(data: dict[str, Any], path: str | Path = "checkpoint", what: str | None = None):
+    """Rebuild (backbone, sampler) from a loaded checkpoint, weights in, eval mode.
+
+    ``what`` names the model in errors (default ``checkpoint '<path>'``; a shipped model
+    passes its name, so that a component missing because a plugin is broken or disabled
+    does not read as a fault of the file; the registry's message names such plugins)."""
     import pulsecl
 
     spec = data["model"]
@@ -278,7 +282,8 @@ def build_from_checkpoint(data: dict[str, Any], path: str | Path = "checkpoint")
         model = pulsecl.build("backbones", spec["backbone"], **options)
         sampler = pulsecl.build("samplers", spec.get("sampler", "identity"), **spec.get("sampler_options", {}))
     except pulsecl.PulseclError as exc:
-        raise CheckpointError(f"checkpoint '{path}': cannot rebuild its model: {exc}") from None
+        label = what or f"checkpoint '{path}'"
+        raise CheckpointError(f"{label}: cannot rebuild its model: {exc}") from None
     _load_state(model, data["state_dict"], f"backbone '{spec['backbone']}'", path)
     if data.get("sampler_state_dict"):
         _load_state(sampler, data["sampler_state_dict"], f"sampler '{spec.get('sampler')}'", path)

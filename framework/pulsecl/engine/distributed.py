@@ -48,6 +48,14 @@ def teardown(info: DistInfo) -> None:
             dist.destroy_process_group()
 
 
+def barrier(info: DistInfo) -> None:
+    """Wait until every rank is here (nothing with one process)."""
+    if info.enabled:
+        import torch.distributed as dist
+
+        dist.barrier()
+
+
 def all_reduce_mean(value: float, info: DistInfo) -> float:
     """Average a Python float over ranks (for logging and model selection)."""
     if not info.enabled:

@@ -168,8 +168,10 @@ def evaluate_videos(videos: list[Video], config: Config, method: str, pulse_fn: 
     results = [score_pulse(pulse_fn(v), v, config) for v in videos]
     labelled = [r for r in results if r.hr_ref is not None]
     metrics: dict[str, Any] = {"videos": len(results), "labelled": len(labelled)}
+    undefined: dict[str, str] = {}
     if labelled:
-        metrics.update(summarize_hr(np.array([r.hr_pred for r in labelled]), np.array([r.hr_ref for r in labelled])))
+        metrics.update(summarize_hr(np.array([r.hr_pred for r in labelled]), np.array([r.hr_ref for r in labelled]),
+                                    reasons=undefined))
     snrs = [r.snr_db for r in labelled if r.snr_db is not None]
     maccs = [r.macc for r in labelled if r.macc is not None]
     levels = [r.confidence.level for r in results if r.confidence is not None]
@@ -182,6 +184,8 @@ def evaluate_videos(videos: list[Video], config: Config, method: str, pulse_fn: 
         metrics["snr_db"] = float(np.mean(snrs))
     if maccs:
         metrics["macc"] = float(np.mean(maccs))
+    if undefined:  # why a metric is null in summary.json (a Pearson r of 2 videos, say)
+        metrics["undefined"] = undefined
     return EvalResult(method, results, metrics)
 
 

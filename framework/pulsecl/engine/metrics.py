@@ -10,7 +10,9 @@ a number or an object with ``summary(name) -> dict[str, float]`` (its entries, e
 ``{"mae": ..., "mae_se": ...}``).  When the data cannot define it (a Pearson r of two
 pairs, say) it raises a :class:`~pulsecl.errors.PulseclError`, and the summary holds
 NaN under each of its ``summary_keys`` (format strings of ``name``; default
-``("{name}",)``), so a summary of a small run still prints.
+``("{name}",)``), so a summary of a small run still prints; ``reasons`` (a dict, if
+given) receives the error's message under each of those keys.  Written to JSON, the NaN
+is ``null`` (:func:`pulsecl.io.write_json`) and the reason says why.
 """
 
 from __future__ import annotations
@@ -37,9 +39,10 @@ def _entries(name: str, metric: Any, result: Any) -> dict[str, float]:
     return {name: float(result)}
 
 
-def summarize_hr(pred_hr: Any, ref_hr: Any) -> dict[str, float]:
+def summarize_hr(pred_hr: Any, ref_hr: Any, reasons: dict[str, str] | None = None) -> dict[str, float]:
     """``n`` and the entries of every registered heart-rate metric (module docstring)
-    for predicted and reference heart rates (bpm, one pair per video or window)."""
+    for predicted and reference heart rates (bpm, one pair per video or window); the
+    reason of each NaN entry goes to ``reasons`` when given."""
     from pulsecl.plugins import get_plugin_manager
 
     p = np.atleast_1d(np.asarray(pred_hr, dtype=np.float64))
@@ -54,7 +57,9 @@ def summarize_hr(pred_hr: Any, ref_hr: Any) -> dict[str, float]:
             continue
         try:
             result = metric(p, r)
-        except PulseclError:
+        except PulseclError as exc:
             result = None
+            if reasons is not None:
+                reasons.update({k: str(exc) for k in _entries(name, metric, None)})
         out.update(_entries(name, metric, result))
     return out

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pulsecl.io import append_text
 
-__all__ = ["append_csv_rows", "drop_orphan_logs", "truncate_csv"]
+__all__ = ["append_csv_rows", "drop_orphan_logs", "epoch_losses", "truncate_csv"]
 
 
 def append_csv_rows(path: Path, rows: list[dict]) -> None:
@@ -47,6 +47,26 @@ def drop_orphan_logs(run_dir: Path) -> None:
             continue
         if header.startswith("epoch,step,"):
             path.unlink()
+
+
+def epoch_losses(path: Path, epoch: int) -> list[float]:
+    """The ``loss`` of every row of ``epoch`` in the step log at ``path`` (empty when
+    there is none).  A resumed epoch's mean loss takes in the steps run before the
+    interruption, which are in the log but no longer in memory; without them an epoch
+    interrupted after its last step logged ``loss nan``."""
+    try:
+        with open(path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError:
+        return []
+    out = []
+    for row in rows:
+        try:
+            if int(float(row["epoch"])) == epoch:
+                out.append(float(row["loss"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
 
 
 def truncate_csv(path: Path, upto: int, key: str = "step") -> None:

@@ -14,7 +14,14 @@ view offsets) comes from one ``torch.Generator``; dropout uses torch's global RN
 states are saved with the model and optimiser, so resuming from ``last.pt`` continues
 exactly as an uninterrupted run would.  ``last.pt`` is written after every epoch and when
 training is interrupted (Ctrl-C stops at the end of the current step; a second Ctrl-C
-stops at once, still saving the state as of the last finished step).
+stops at once, still saving the state as of the last finished step).  An epoch's loss
+in ``epochs.csv`` is the mean over all its steps, those logged before a resume included.
+
+The run folder is one process's while it trains (:class:`pulsecl.io.FolderLock`): a
+second ``train`` on it stops at once with an error naming the folder and the pid that
+holds it.  Before the first step the trainer writes ``config.toml`` and ``run.json`` and
+checks that a checkpoint fits in the folder (:func:`pulsecl.io.check_room`), so a full
+disk is found before training, not after the first epoch.
 
 The pieces of a step (:class:`TrainingModule`, the losses, the config checks) are in
 :mod:`pulsecl.engine.step`; the run folder's CSV logs in :mod:`pulsecl.engine.runlog`;
@@ -44,8 +51,8 @@ from pulsecl.engine.checkpoint import load_checkpoint, resolved_options, save_ch
 from pulsecl.engine.clips import ClipSampler, Video, load_videos, pseudo_labelled
 from pulsecl.engine.device import autocast, choose_device, keep_freed_memory
 from pulsecl.errors import CheckpointError, ConfigError, DataError
-from pulsecl.io import write_json, write_text
-from pulsecl.engine.runlog import append_csv_rows, drop_orphan_logs, truncate_csv
+from pulsecl.io import FolderLock, check_room, write_json, write_text
+from pulsecl.engine.runlog import append_csv_rows, drop_orphan_logs, epoch_losses, truncate_csv
 from pulsecl.engine.step import (
     TrainingModule, build_losses, build_view, check_augment, check_pseudo_labels, extra_negatives,
 )
@@ -185,11 +192,19 @@ class Trainer:
         if self._videos is None:
             if self.data is None:
                 raise ConfigError("no training data: give --data PATH")
-            split = "train" if self.supervised and cfg.data.split == "all" else cfg.data.split
-            self._videos = load_videos(cfg, self.data, split=split, labels=self.supervised, progress=self.progress and self.dist.is_main)
-            if self.supervised and self._val_videos is None:
-                held = "val" if split == "train" else None
-                self._val_videos = load_videos(cfg, self.data, split=held, labels=True) if held else []
+            # Rank 0 builds the preprocessing cache, then the other ranks read it: a cache
+            # entry is built by one process at a time (pulsecl.video.cache).
+            if not self.dist.is_main:
+                distributed.barrier(self.dist)
+            try:
+                split = "train" if self.supervised and cfg.data.split == "all" else cfg.data.split
+                self._videos = load_videos(cfg, self.data, split=split, labels=self.supervised, progress=self.progress and self.dist.is_main)
+                if self.supervised and self._val_videos is None:
+                    held = "val" if split == "train" else None
+                    self._val_videos = load_videos(cfg, self.data, split=held, labels=True) if held else []
+            finally:
+                if self.dist.is_main:
+                    distributed.barrier(self.dist)  # also on an error: the others then meet it themselves
         self.videos = self._videos
         if cfg.data.pseudo_labels:
             self.log(f"pseudo-labels: the {cfg.data.pseudo_labels} pulse of each of {len(self.videos)} training videos")
@@ -203,6 +218,7 @@ class Trainer:
         # an equal-length proxy cuts its negatives from a longer context than the anchor
         drawn = int(proxy.context_frames(clip)) if proxy is not None and hasattr(proxy, "context_frames") else clip
         self.module.clip_frames = clip
+        _check_clip_length(cfg, self.videos, clip, drawn, proxy)
         self.sampler_data = ClipSampler(self.videos, drawn, need_target=self.supervised or bool(cfg.data.pseudo_labels),
                                         sampling=cfg.data.sampling)
         self.groups = self.sampler_data.groups  # video index -> subject index
@@ -255,7 +271,8 @@ class Trainer:
         if state.get("config_hash") != config_hash(self.config):
             raise ConfigError(
                 f"cannot resume '{self.run_dir}': the config differs from the run's "
-                f"config.toml; resume with the same config (pulsecl train {self.run_dir / 'config.toml'} --resume)"
+                f"config.toml{_config_changes(data.get('config'), config_to_dict(self.config))}; resume with the "
+                f"same config (pulsecl train --resume {self.run_dir}, without --set or a config file)"
             )
         self.module.backbone.load_state_dict(data["state_dict"])
         self.module.sampler.load_state_dict(data["sampler_state_dict"])
@@ -402,6 +419,21 @@ class Trainer:
 
     # ------------------------------------------------------------------ main loop
     def fit(self) -> TrainResult:
+        """Train (see the class docstring), holding the run folder's lock throughout."""
+        if not self.dist.is_main:  # the main process holds the lock for all of them
+            return self._fit()
+        hint = "wait for it to finish before resuming" if self.resume else "wait for it to finish or choose another --out"
+        with FolderLock(self.run_dir, "run folder", hint=hint):
+            return self._fit()
+
+    def _checkpoint_bytes(self) -> int:
+        """About the size of ``last.pt``: the weights and buffers, AdamW's two moments
+        per trained weight, and 256 KiB for the config, RNG states and pickling."""
+        weights = sum(t.numel() * t.element_size() for t in self.module.state_dict().values())
+        moments = sum(2 * p.numel() * p.element_size() for p in self.module.parameters() if p.requires_grad)
+        return int(weights + moments + (256 << 10))
+
+    def _fit(self) -> TrainResult:
         self._check_run_dir()
         self._build()
         self._load_data()
@@ -430,6 +462,8 @@ class Trainer:
                     "steps_per_epoch": self.steps_per_epoch,
                 },
             )
+            # a full disk now, not when the first epoch's checkpoint is written
+            check_room(self.run_dir / "last.pt", self._checkpoint_bytes())
         epochs = self.config.train.epochs
         interrupted = False
         self.log(
@@ -466,23 +500,29 @@ class Trainer:
             total=self.steps_per_epoch, initial=first, desc=f"epoch {self.epoch + 1}/{self.config.train.epochs}",
             disable=not (self.progress and self.dist.is_main), unit="step", leave=False,
         )
+        # the losses of this epoch's steps before a resume: in log.csv, not in memory
+        earlier = epoch_losses(self.run_dir / "log.csv", self.epoch + 1) if first > 0 and self.dist.is_main else []
         rows = []
         with bar:
-            for _ in range(first, self.steps_per_epoch):
-                t0 = time.perf_counter()
-                row = self._train_step(stop)
-                dt = time.perf_counter() - t0
-                clips_s = self.config.train.batch_size * self.dist.world_size / max(dt, 1e-9)
-                row = {"epoch": self.epoch + 1, "step": self.step, **row, "clips_per_s": round(clips_s, 3)}
-                rows.append(row)
-                bar.set_postfix(loss=f"{row['loss']:.4f}", clips_s=f"{clips_s:.2f}")
-                bar.update(1)
-                if stop.requested:
-                    self._append_csv("log.csv", rows)
-                    return True
-                if self._over_budget():
-                    self.log(f"time budget of {self.config.train.time_budget_s:g} s reached at step {self.step}")
-                    break
+            try:
+                for _ in range(first, self.steps_per_epoch):
+                    t0 = time.perf_counter()
+                    row = self._train_step(stop)
+                    dt = time.perf_counter() - t0
+                    clips_s = self.config.train.batch_size * self.dist.world_size / max(dt, 1e-9)
+                    row = {"epoch": self.epoch + 1, "step": self.step, **row, "clips_per_s": round(clips_s, 3)}
+                    rows.append(row)
+                    bar.set_postfix(loss=f"{row['loss']:.4f}", clips_s=f"{clips_s:.2f}")
+                    bar.update(1)
+                    if stop.requested:
+                        self._append_csv("log.csv", rows)
+                        return True
+                    if self._over_budget():
+                        self.log(f"time budget of {self.config.train.time_budget_s:g} s reached at step {self.step}")
+                        break
+            except KeyboardInterrupt:  # a second Ctrl-C: the steps done so far are kept in the log too
+                self._append_csv("log.csv", rows)
+                raise
         self._append_csv("log.csv", rows)
         self.epoch += 1
         name, score, parts = self._score()
@@ -502,7 +542,8 @@ class Trainer:
                 f"pulsecl: warning: the model of epoch {self.epoch} looks collapsed, its output barely "
                 f"depends on its input ({probe.describe()}); such epochs are never saved as best.pt"
             )
-        loss = float(np.mean([r["loss"] for r in rows])) if rows else float("nan")
+        losses = [*earlier, *(r["loss"] for r in rows)]
+        loss = float(np.mean(losses)) if losses else float("nan")
         self._append_csv("epochs.csv", [{
             "epoch": self.epoch, "step": self.step, "loss": loss, **parts, name: score,
             **self.probe_row, "best": improved,
@@ -541,6 +582,57 @@ class Trainer:
     def _append_csv(self, name: str, rows: list[dict]) -> None:
         if self.dist.is_main:
             append_csv_rows(self.run_dir / name, rows)
+
+
+def _check_clip_length(cfg: Config, videos: list[Video], clip: int, drawn: int, proxy: Any) -> None:
+    """A clip longer than every video is a DataError that reports the length the user
+    set (``data.clip_frames``, or ``data.clip_s`` and its frames), not the longer
+    context the proxy draws for it (1.5 times as long with equal-length negatives), and
+    says how long a clip the videos allow."""
+    longest = max((v.n_frames for v in videos), default=0)
+    if drawn <= longest:
+        return
+    fit = clip
+    while fit > 1 and (int(proxy.context_frames(fit)) if drawn != clip else fit) > longest:
+        fit -= 1
+    if cfg.data.clip_s:
+        fs = float(np.median([v.fs for v in videos])) if videos else 0.0
+        asked = f"data.clip_s = {cfg.data.clip_s:g} ({clip} frames at {fs:.3g} fps)"
+        most = f"data.clip_s to at most {fit / fs:.2f}" if fs > 0 else "data.clip_s"
+    else:
+        asked, most = f"data.clip_frames = {clip}", f"data.clip_frames to at most {fit}"
+    context = f"; the {cfg.views.proxy} proxy draws {drawn} frames per clip for its longer negatives" if drawn != clip else ""
+    raise DataError(
+        f"no video is long enough for a training clip of {asked} (longest: {longest} frames{context}); "
+        f"lower {most} or give longer videos"
+    )
+
+
+def _config_changes(saved: Any, now: dict[str, Any], most: int = 4) -> str:
+    """`` in train.lr (0.001 in the run, 0.5 now)``: the keys whose values differ between
+    the run's config (``saved``, as stored in its checkpoint) and ``now``; empty when the
+    run's config cannot be read."""
+    import json
+
+    if not isinstance(saved, dict):
+        return ""
+
+    def flat(d: Any, prefix: str = "") -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            if isinstance(v, dict) and v and prefix.count(".") < 1:  # sections, then their keys
+                out.update(flat(v, f"{prefix}{k}."))
+            else:
+                out[f"{prefix}{k}"] = json.loads(json.dumps(v, default=str))  # tuples as lists
+        return out
+
+    a, b = flat(saved), flat(now)
+    keys = [k for k in sorted(set(a) | set(b)) if a.get(k, "<unset>") != b.get(k, "<unset>")]
+    if not keys:
+        return ""
+    shown = [f"{k} ({json.dumps(a.get(k))} in the run, {json.dumps(b.get(k))} now)" for k in keys[:most]]
+    more = f" and {len(keys) - most} more" if len(keys) > most else ""
+    return f" in {', '.join(shown)}{more}"
 
 
 def _plugin_states(pm) -> dict[str, Any]:

@@ -14,6 +14,12 @@ the entry; a changed setting or a changed file builds a new one.  Every file is 
 through :func:`pulsecl.io.atomic_write`, so an error or Ctrl-C leaves no partial file.
 ``frames.npy`` is streamed: written chunk by chunk behind a fixed-size header that is
 filled in when the frame count is known.
+
+An entry being built is one process's (:class:`pulsecl.io.FolderLock`, from
+:meth:`CacheEntry.frames_writer` until :meth:`~CacheEntry.commit` or
+:meth:`~CacheEntry.discard`): a second process that wants the same entry at the same time
+stops with a one-line error naming the entry and the pid building it, and leaves the
+entry alone.  A lock left by a killed process does not block the next build.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from typing import IO, Any
 import numpy as np
 
 from pulsecl.errors import DataError
-from pulsecl.io import atomic_write, save_npy, tidy_dir, write_json
+from pulsecl.io import FolderLock, atomic_write, save_npy, tidy_dir, write_json
 
 __all__ = [
     "CACHE_VERSION",
@@ -125,6 +131,8 @@ class CacheEntry:
         self.frames_path = self.dir / "frames.npy"
         self.timestamps_path = self.dir / "timestamps.npy"
         self.meta_path = self.dir / "meta.json"
+        self._lock: FolderLock | None = None  # held while this process builds the entry
+        self._foreign = False  # another process was building it: discard() must leave it alone
 
     def load(self) -> tuple[np.ndarray, np.ndarray, dict[str, Any]] | None:
         """``(frames memmap (T, S, S, 3), timestamps (T,), meta)`` if the entry is
@@ -149,8 +157,10 @@ class CacheEntry:
     @contextlib.contextmanager
     def frames_writer(self, frame_shape: tuple[int, int, int]) -> Iterator[NpyStreamWriter]:
         """Stream frames into ``frames.npy`` atomically: the file appears complete on
-        leaving the block, or not at all."""
-        self.dir.mkdir(parents=True, exist_ok=True)
+        leaving the block, or not at all.  Takes the entry's lock, which
+        :meth:`commit` or :meth:`discard` releases (a BusyError if another process is
+        building the entry)."""
+        self._acquire()
         with contextlib.suppress(FileNotFoundError):
             self.meta_path.unlink()  # an entry being rebuilt is not complete
         with atomic_write(self.frames_path, "wb") as fh:
@@ -158,18 +168,40 @@ class CacheEntry:
             yield writer
             writer.finish()
 
+    def _acquire(self) -> None:
+        from pulsecl.errors import BusyError
+
+        if self._lock is None:
+            self._lock = FolderLock(
+                self.dir, "cache entry", hint="wait for it to finish (the entry is then reused) or give another --cache"
+            )
+        try:
+            self._lock.acquire()
+        except BusyError:
+            self._foreign = True
+            raise
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+
     def commit(self, timestamps: np.ndarray, meta: dict[str, Any]) -> None:
-        """Write timestamps, then meta.json (which marks the entry complete)."""
+        """Write timestamps, then meta.json (which marks the entry complete); then let
+        go of the entry's lock."""
         save_npy(self.timestamps_path, np.asarray(timestamps, dtype=np.float64))
         write_json(self.meta_path, {**meta, "key": self.key})
+        self._release()  # on an error the caller's discard() cleans up and releases
 
     def discard(self) -> None:
         """Remove what a failed or interrupted build left (its folder too, when empty):
         an entry without meta.json is never used, and on a full disk the space is
-        wanted back."""
+        wanted back.  An entry that another process is building is left alone."""
+        if self._foreign:
+            return
         for p in (self.meta_path, self.timestamps_path, self.frames_path):
             with contextlib.suppress(OSError):
                 p.unlink()
+        self._release()
         with contextlib.suppress(OSError):
             self.dir.rmdir()
 

@@ -140,6 +140,22 @@ def short_read(read: int, expected: int | None) -> bool:
     return bool(expected) and expected - read > max(2, 0.005 * expected)
 
 
+#: A given frame rate that differs from a file's own by more than this fraction is
+#: warned about (29.97 against 30 is not; 25 against 28 is).
+FS_TOLERANCE = 0.01
+
+
+def _warn_fs_override(source: "FrameSource", label: str, given: float, own: float, whose: str = "the file's") -> None:
+    """One warning line when ``fs`` (given) replaces a source's own rate and the two
+    differ by more than :data:`FS_TOLERANCE`; the heart rate scales by given / own."""
+    if abs(given - own) <= FS_TOLERANCE * own:
+        return
+    source._warn(
+        f"{label}: the frame rate given, {given:g} fps (--fs), overrides {whose} own {own:.3f} fps, and every "
+        f"heart rate scales with it (x {given / own:.3f}); leave out --fs to use {whose} rate"
+    )
+
+
 def frame_time(raw: float | None, t_first: float, index: int, last: float, fs: float) -> float:
     """Timestamp (s, from the first frame) of frame ``index`` from the decoder's time
     ``raw`` (s, None when unknown).  A missing, non-finite or non-increasing time puts
@@ -157,7 +173,9 @@ class VideoFileSource(FrameSource):
     ``fs`` is the container's rate; timestamps are the decoder's presentation times
     (``CAP_PROP_POS_MSEC``).  Where the container gives none or gives them out of order,
     frame ``k`` is placed at ``k / fs``; ``fs`` (argument) overrides a missing or wrong
-    container rate.  Missing, empty, corrupt and unreadable files raise
+    container rate, with a warning when the container gives a rate that differs from it
+    by more than :data:`FS_TOLERANCE` (every heart rate scales with the rate: 89.5 bpm
+    read at 25 fps from a 28 fps file is 79.9).  Missing, empty, corrupt and unreadable files raise
     :class:`DataError` naming the file.  A file that ends before the container's frame
     count (``frames_expected``; a truncated download or copy) is read to where it ends,
     with ``truncated = True`` and a warning (see :class:`FrameSource`).
@@ -197,6 +215,8 @@ class VideoFileSource(FrameSource):
                 raise DataError(f"video '{p}': fs = {fs!r}; give a positive frame rate in Hz")
             self.fs = float(fs)
             self._fs_given = True
+            if np.isfinite(container_fs) and 0.5 <= container_fs <= 1000:
+                _warn_fs_override(self, f"video '{p}'", float(fs), container_fs)
         elif np.isfinite(container_fs) and 0.5 <= container_fs <= 1000:
             self.fs = container_fs
             self._fs_given = False
@@ -353,6 +373,13 @@ class ImageFolderSource(FrameSource):
                 raise DataError(f"image folder '{p}': {exc}") from None
             files = [files[i] for i in order]
             self.timestamps, self.fs = ts, rate
+            if fs is not None:  # names that carry clock times have a rate of their own
+                try:
+                    own = image_timestamps([f.name for f in files], None)[2]
+                except DataError:
+                    own = None  # numbered as frames: fs is the only rate there is
+                if own is not None:
+                    _warn_fs_override(self, f"image folder '{p}'", float(fs), float(own), "the image names'")
         self.files = files
         self.n_frames = len(files)
         self._p = p
