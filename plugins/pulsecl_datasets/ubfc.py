@@ -1,7 +1,9 @@
 """UBFC-rPPG (Bobbia et al., "Unsupervised skin tissue segmentation for remote
 photoplethysmography", Pattern Recognition Letters 2019).
 
-Layouts, one folder per video (``subject1``, ``subject3``, ... or ``5-gt``, ...):
+Layouts, one folder per video (``subject1``, ``subject3``, ... or ``5-gt``, ...), the video
+``vid.avi`` (the original) or another container of the same name (``vid.mp4``: re-encoded
+copies such as ``shared/realdata/ubfc-dev``):
 
 * DATASET_2: ``vid.avi`` and ``ground_truth.txt``: three whitespace-separated rows, the
   PPG signal, the heart rate (bpm) and the timestamps (s), one column per sample.
@@ -29,6 +31,12 @@ __all__ = ["UBFCrPPG", "read_dataset2", "read_dataset1"]
 _LAYOUTS = ("auto", "DATASET_1", "DATASET_2")
 _GT2 = "ground_truth.txt"
 _GT1 = "gtdump.xmp"
+_VIDEOS = ("vid.avi", "vid.mp4", "vid.mkv", "vid.mov")
+
+
+def _video(d: Path) -> Path:
+    """The folder's video: the first of :data:`_VIDEOS` that exists (``vid.avi`` if none)."""
+    return next((d / n for n in _VIDEOS if (d / n).is_file()), d / _VIDEOS[0])
 
 
 def read_dataset2(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -79,20 +87,20 @@ class UBFCrPPG(Dataset):
     @classmethod
     def matches(cls, root: Path) -> bool:
         return any(
-            (d / "vid.avi").is_file() and ((d / _GT2).is_file() or (d / _GT1).is_file())
+            _video(d).is_file() and ((d / _GT2).is_file() or (d / _GT1).is_file())
             for d in visible_dirs(root)
         )
 
     def records(self) -> list[VideoRecord]:
         out = []
         for d in visible_dirs(self.root):
-            video = d / "vid.avi"
+            video = _video(d)
             gt2, gt1 = d / _GT2, d / _GT1
             has2 = gt2.is_file() and self.layout in ("auto", "DATASET_2")
             has1 = gt1.is_file() and self.layout in ("auto", "DATASET_1")
             if not video.exists():
                 if has1 or has2:
-                    raise DataError(f"UBFC-rPPG folder '{d}' has ground truth but no vid.avi")
+                    raise DataError(f"UBFC-rPPG folder '{d}' has ground truth but no video ({', '.join(_VIDEOS)})")
                 continue
             if has2:
                 gt, reader, layout = gt2, read_dataset2, "DATASET_2"
@@ -122,7 +130,7 @@ class UBFCrPPG(Dataset):
             )
         if not out:
             raise DataError(
-                f"'{self.root}' has no UBFC-rPPG subjects (folders with vid.avi and "
+                f"'{self.root}' has no UBFC-rPPG subjects (folders with vid.avi or vid.mp4 and "
                 f"{_GT2} or {_GT1})"
             )
         return out
