@@ -187,6 +187,9 @@ class TrainConfig:
     channels_last: bool = True  # 3-D conv weights and clips in channels-last memory layout (faster on CPU)
     keep_memory: bool = False  # CPU, Linux: malloc keeps freed memory; 1.3-1.7x clips/s, up to 1.5x peak RSS
     time_budget_s: float = 0.0  # stop training after this many seconds (0 = no limit)
+    # start from a shipped model (by name) or a checkpoint (a path): its weights, model and
+    # preprocessing; best.pt stays the start until an epoch beats it (--init)
+    init: str = ""
 
 
 @dataclass

@@ -40,7 +40,10 @@ def _video(d: Path) -> Path:
 
 
 def read_dataset2(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """``(t (N,) s, ppg (N,))`` from a DATASET_2 ``ground_truth.txt``."""
+    """``(t (N,) s from the first sample, ppg (N,))`` from a DATASET_2 ``ground_truth.txt``.
+
+    The first sample is the first frame: some copies' time rows start at 1.6-23.6 s
+    (``shared/realdata/ubfc-dev/README.md``), so the row is counted from its first value."""
     rows = read_rows(path)
     if len(rows) < 3:
         raise DataError(
@@ -53,7 +56,7 @@ def read_dataset2(path: Path) -> tuple[np.ndarray, np.ndarray]:
             f"ground truth '{path}': rows have {ppg.size}, {hr.size} and {t.size} values; "
             "the PPG, heart-rate and timestamp rows must be the same length"
         )
-    return t, ppg
+    return t - t[0], ppg
 
 
 def read_dataset1(path: Path) -> tuple[np.ndarray, np.ndarray]:

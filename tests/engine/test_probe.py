@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from pulsecl.engine.clips import Video
-from pulsecl.engine.probe import CROSS_R_LIMIT, INPUT_R_LIMIT, collapse_probe, probe_clips
+from pulsecl.engine.probe import CROSS_R_LIMIT, INPUT_R_LIMIT, collapse_probe, probe_clips, still_clip
 from pulsecl.testing import FixedWaveBackbone, PassThroughBackbone
 
 
@@ -30,8 +30,10 @@ def test_a_fixed_waveform_is_collapsed():
     assert result.cross_r == pytest.approx(1.0) and result.noise_r == pytest.approx(1.0)
     assert result.grey_r == pytest.approx(1.0) and result.collapsed
     row = result.as_row()
-    assert math.isnan(row.pop("probe_rate_spread"))  # no frame rates given
-    assert row == {"probe_cross_r": 1.0, "probe_noise_r": 1.0, "probe_grey_r": 1.0, "collapsed": True}
+    for key in ("probe_rate_spread", "probe_pos_spread", "probe_still_db"):
+        assert math.isnan(row.pop(key))  # no frame rates given
+    assert row == {"probe_cross_r": 1.0, "probe_noise_r": 1.0, "probe_grey_r": 1.0, "probe_same_rate": False,
+                   "collapsed": True}
 
 
 def test_the_rate_spread_is_that_of_the_pulses_put_in_and_zero_for_a_fixed_wave():
@@ -75,3 +77,45 @@ def test_probe_clips_take_one_clip_per_group_from_the_middle():
     assert groups == [0, 2]  # v1 repeats group 0; v2 (30 frames) is too short
     assert clips[0][0, 0, 0, 0] == 30 and clips[1][0, 0, 0, 0] == 10  # (100 - 40) // 2, (60 - 40) // 2
     assert fs == [15.0, 15.0] and clips[0].shape == (40, 2, 2, 3)
+
+
+def skin_pulse_clips(hrs, frames=300, fs=30.0, seed=0):
+    """uint8 clips (T, 8, 8, 3) of skin colour that darkens along the blood-volume direction
+    at each of ``hrs`` (Hz), plus pixel noise: POS reads them."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(frames) / fs
+    skin, direction = np.array([190.0, 140.0, 115.0]), np.array([0.33, 0.77, 0.53])
+    out = []
+    for f in hrs:
+        wave = np.sin(2 * math.pi * f * t + rng.uniform(0, 6))
+        clip = skin * (1 - 0.01 * direction * wave[:, None])  # (T, 3)
+        clip = np.broadcast_to(clip[:, None, None, :], (frames, 8, 8, 3)) + rng.normal(0, 1, (frames, 8, 8, 3))
+        out.append(np.clip(clip + 0.5, 0, 255).astype(np.uint8))
+    return out
+
+
+def test_a_rhythm_made_from_a_still_face_is_collapse():
+    clips = skin_pulse_clips([1.0, 1.3, 1.7, 2.2])
+    fixed = collapse_probe(FixedWaveBackbone(10.0), clips, fs=[30.0] * 4)  # 10 cycles in 10 s: 60 bpm, always
+    assert fixed.still_db > 0 and fixed.still_rhythm and fixed.collapsed
+    assert "still face" in fixed.describe()
+    follows = collapse_probe(PassThroughBackbone(), clips, fs=[30.0] * 4)
+    assert follows.still_db <= 0 and not follows.still_rhythm  # a still face gives it only noise
+
+
+def test_every_face_at_about_the_same_rate_is_collapse_when_pos_sees_them_apart():
+    hrs = [1.0, 1.3, 1.7, 2.2]  # 60, 78, 102, 132 bpm
+    clips = skin_pulse_clips(hrs)
+    expected = np.std([60.0, 78.0, 102.0, 132.0])
+    fixed = collapse_probe(FixedWaveBackbone(10.0), clips, fs=[30.0] * 4)
+    assert fixed.pos_spread == pytest.approx(expected, abs=2.0)
+    assert fixed.rate_spread == pytest.approx(0.0, abs=0.1) and fixed.same_rate
+    follows = collapse_probe(PassThroughBackbone(), clips, fs=[30.0] * 4)
+    assert not follows.same_rate
+    assert not collapse_probe(FixedWaveBackbone(10.0), clips[:3], fs=[30.0] * 3).same_rate  # 3 clips say too little
+
+
+def test_a_still_clip_is_the_middle_frame_with_noise():
+    clip = np.arange(5)[:, None, None, None].repeat(4, 1).repeat(4, 2).repeat(3, 3).astype(np.uint8) * 50
+    still = still_clip(clip, noise=0.0)
+    assert still.shape == clip.shape and np.all(still == 100)

@@ -44,7 +44,9 @@ def test_contrastive_run_leaves_checkpoints_config_and_logs(tiny_dataset, tmp_pa
     assert best["train_state"] is None  # best.pt is for inference
     assert best["model"]["backbone"] == "pass-through"
     assert best["clip_frames"] == 64 and best["fs"] == pytest.approx(30.0, abs=0.1)
-    assert best["collapsed"] is False and set(best["probe"]) == {"probe_cross_r", "probe_noise_r", "probe_grey_r", "probe_rate_spread", "collapsed"}
+    assert best["collapsed"] is False and set(best["probe"]) == {
+        "probe_cross_r", "probe_noise_r", "probe_grey_r", "probe_rate_spread", "probe_pos_spread", "probe_still_db",
+        "probe_same_rate", "collapsed"}
 
 
 ZERO_PADDED = [*TINY, "model.options={channels = 4, norm = 'temporal', time_padding = 'zeros'}"]
@@ -369,7 +371,8 @@ def test_without_augmentation_best_is_chosen_by_ipr_alone(tiny_dataset, tmp_path
     config = load_config(None, [*PASS, "train.epochs=1", "views.augment=''", "loss.weights={mvtl = 1.0}"])
     res = train(config, tiny_dataset, tmp_path / "r", progress=False, log=None)
     epochs = list(csv.DictReader(open(tmp_path / "r" / "epochs.csv")))
-    assert set(epochs[0]) == {"epoch", "step", "loss", "ipr", "probe_cross_r", "probe_noise_r", "probe_grey_r", "probe_rate_spread", "collapsed", "best"}
+    assert set(epochs[0]) == {"epoch", "step", "loss", "ipr", "probe_cross_r", "probe_noise_r", "probe_grey_r", "probe_rate_spread",
+                              "probe_pos_spread", "probe_still_db", "probe_same_rate", "collapsed", "best"}
     assert res.best_score == pytest.approx(float(epochs[0]["ipr"]), rel=1e-9)
 
 
@@ -816,3 +819,98 @@ def test_keep_freed_memory_keeps_a_freed_64_mb_block_resident():
     assert took == "True"
     assert float(before) < 8
     assert float(after) > 56
+
+
+# ---------------------------------------------------------------------------------------
+# --init: fine-tuning a shipped model or a checkpoint on one's own unlabelled videos
+# ---------------------------------------------------------------------------------------
+
+PHYSNET4 = [*TINY, "model.options={channels = 4, norm = 'chromatic'}"]
+TUNE = [o for o in TINY if not o.startswith("model.")]  # the data and training settings only
+
+
+@pytest.fixture(scope="module")
+def start_run(tiny_dataset, tmp_path_factory):
+    run = tmp_path_factory.mktemp("start") / "run"
+    train(load_config(None, PHYSNET4), tiny_dataset, run, progress=False, log=None)
+    return run
+
+
+def test_init_starts_from_the_weights_and_keeps_the_start_when_nothing_beats_it(tiny_dataset, tmp_path, start_run,
+                                                                                  monkeypatch):
+    from pulsecl.engine.trainer import Trainer
+
+    real = Trainer._score
+    scores = []
+
+    def score(self):  # the start's own score, then epochs that only tie it
+        name, value, parts = real(self)
+        scores.append(value)
+        return name, scores[0], parts
+
+    monkeypatch.setattr(Trainer, "_score", score)
+    start = load_checkpoint(start_run / "last.pt")
+    run, lines = tmp_path / "tuned", []
+    train(load_config(None, [*TUNE, f"train.init='{start_run / 'last.pt'}'"]), tiny_dataset, run,
+          progress=False, log=lines.append)
+    best = load_checkpoint(run / "best.pt")
+    assert states_equal(best["state_dict"], start["state_dict"])
+    assert best["model"] == start["model"] and best["init"] == str(start_run / "last.pt")
+    assert load_config(run / "config.toml").model == load_config(None, PHYSNET4).model  # the start's architecture
+    assert lines[1].startswith(f"start {start_run / 'last.pt'}: ipr+invariance ")
+    assert lines[-1] == f"best.pt is the start ({start_run / 'last.pt'}): no epoch did better by the unlabelled criteria"
+
+
+def test_a_start_that_adaptation_worsens_is_kept(tiny_dataset, tmp_path, start_run, monkeypatch):
+    from pulsecl.engine.trainer import Trainer
+
+    scores = iter([0.50, 0.70, 0.60])  # the start, then two epochs that score worse
+
+    monkeypatch.setattr(Trainer, "_score", lambda self: ("ipr", next(scores), {}))
+    run = tmp_path / "tuned"
+    train(load_config(None, [*TUNE, f"train.init='{start_run}'", "train.lr=0.05"]), tiny_dataset, run,
+          progress=False, log=None)
+    best, last = load_checkpoint(run / "best.pt"), load_checkpoint(run / "last.pt")
+    start = load_checkpoint(start_run / "best.pt")
+    assert states_equal(best["state_dict"], start["state_dict"])  # best.pt is the start, bit for bit
+    assert not states_equal(last["state_dict"], start["state_dict"])  # the epochs did change the weights
+    epochs = list(csv.DictReader(open(run / "epochs.csv")))
+    assert [e["best"] for e in epochs] == ["False", "False"]
+
+
+def test_an_epoch_that_beats_the_start_replaces_it(tiny_dataset, tmp_path, start_run, monkeypatch):
+    from pulsecl.engine.trainer import Trainer
+
+    scores = iter([0.50, 0.40, 0.45])
+    monkeypatch.setattr(Trainer, "_score", lambda self: ("ipr", next(scores), {}))
+    run = tmp_path / "tuned"
+    res = train(load_config(None, [*TUNE, f"train.init='{start_run}'", "train.lr=0.05"]), tiny_dataset, run,
+                progress=False, log=None)
+    epochs = list(csv.DictReader(open(run / "epochs.csv")))
+    assert [e["best"] for e in epochs] == ["True", "False"] and res.best_score == 0.40
+
+
+def test_init_with_another_architecture_or_crop_is_one_line_error(tiny_dataset, tmp_path, start_run, capsys):
+    argv = ["train", "--data", str(tiny_dataset), "--out", str(tmp_path / "r"), "--no-progress", "--init", str(start_run)]
+    for key in ("model.options={channels = 8}", "preprocess.size=24"):
+        assert main([*argv, *[x for o in TUNE for x in ("--set", o)], "--set", key]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "fine-tuning keeps the starting model's architecture and crops" in err[0]
+        assert key.split("=")[0] in err[0]
+    assert main(["train", "--resume", str(start_run), "--init", "pulsecl-small"]) == 2
+    assert "--init starts a new run" in capsys.readouterr().err
+
+
+def test_init_takes_a_shipped_model_by_name(tiny_dataset, tmp_path, monkeypatch):
+    from pulsecl.engine.trainer import Trainer
+    from pulsecl.models import load_model
+
+    scores = iter([0.5, 0.9])
+    monkeypatch.setattr(Trainer, "_score", lambda self: ("ipr", next(scores), {}))
+    run = tmp_path / "tuned"
+    train(load_config(None, ["data.exclude=[]", "train.init='pulsecl-small'", "train.epochs=1", "data.clip_frames=64",
+                             "train.steps_per_epoch=1", "train.batch_size=2"]),
+          tiny_dataset, run, progress=False, log=None)
+    shipped = load_model("pulsecl-small")
+    best = load_checkpoint(run / "best.pt")
+    assert states_equal(best["state_dict"], shipped.net.backbone.state_dict()) and best["init"] == "pulsecl-small"

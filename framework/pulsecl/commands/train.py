@@ -17,6 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", help="dataset root or folder of videos (config key data.root)")
     p.add_argument("--out", help="run folder (required unless --resume RUNDIR)")
     p.add_argument("--resume", metavar="RUNDIR", help="continue an interrupted run from RUNDIR/last.pt")
+    p.add_argument("--init", metavar="NAME|CHECKPOINT", default=None,
+                   help="fine-tune: start from a shipped model (pulsecl models) or a checkpoint, with its model and "
+                   "crops; best.pt is never worse than the start by the unlabelled criteria (train.init)")
     p.add_argument("--set", action="append", default=[], dest="overrides", metavar="SECTION.KEY=VALUE",
                    help="override a config key (repeatable)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -51,6 +54,10 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.config, args.overrides)
     if args.data:
         config.data.root = args.data
+    if args.init:
+        if args.resume:
+            raise ConfigError("--init starts a new run; --resume continues one (its start is in its config)")
+        config.train.init = args.init
     if not config.data.root:
         raise ConfigError("no training data: give --data PATH (or data.root in the config)")
     from pulsecl.io import tidy_dir

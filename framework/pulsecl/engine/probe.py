@@ -13,18 +13,27 @@ input.  The probe measures that on fixed clips:
   for a clip of uniform noise of the same shape.
 * ``probe_grey_r``: the same against a grey (constant) clip.
 * ``probe_rate_spread``: the standard deviation, bpm, of the heart rates of the outputs
-  for the real clips (each by :func:`pulsecl.signal.api.heart_rate`).  A model that draws
-  one frequency with the input's phase has a small spread (on semi-real video the
-  default gave every held-out video 55-73 bpm, pseudo-labels of weight 1 gave 114-129,
-  while the |r| columns read 0.2-0.35); a model that
-  follows the pulses of different subjects spreads as their rates do.  It is logged,
-  not a collapse criterion: subjects can share a heart rate, and no limit has been
-  measured on labelled data yet.
+  for the real clips (each by :func:`pulsecl.signal.api.heart_rate`), and
+  ``probe_pos_spread`` the same for POS on the same clips (no label is read): a model
+  that draws one frequency with the input's phase has a small spread (on semi-real video
+  the default gave every held-out video 55-73 bpm; on real faces, 2026-12-05, the default
+  trained from scratch gave 8 faces of 66-124 bpm 51-70 bpm, while the |r| columns read
+  0.2-0.35).  ``probe_same_rate`` flags a spread under :data:`SPREAD_SHARE` of POS's when
+  POS's spread is at least :data:`POS_SPREAD_MIN` bpm over at least 4 clips.
+* ``probe_still_db``: the output for a *still face* (the middle frame of the first clip,
+  repeated, with pixel noise) -- how far its spectral peak stands over what noise of that
+  length reaches (:func:`pulsecl.signal.analysis.noise_floor_db`; dB, positive = over).  A
+  still face has no pulse: a model whose output on it stands over the floor makes its own
+  rhythm (the default trained from scratch on real faces put out a 61-bpm wave 29 dB over
+  the spectrum's median on a still face; POS 3 dB, pulsecl-small 9 dB; docs/measurements.md,
+  "Learning on real faces").
 
 A constant output counts as r = 0 (it depends on nothing, but it also follows nothing:
 IPR and the other losses see it).  A model is **collapsed** when ``probe_noise_r`` or
-``probe_grey_r`` exceeds :data:`INPUT_R_LIMIT` (0.5, the issue's threshold) or
-``probe_cross_r`` exceeds :data:`CROSS_R_LIMIT`.  The cross limit is higher because real
+``probe_grey_r`` exceeds :data:`INPUT_R_LIMIT` (0.5, the issue's threshold),
+``probe_cross_r`` exceeds :data:`CROSS_R_LIMIT`, its output on the still face stands over
+the noise floor (``probe_still_db > 0``), or it gives every face about the same rate
+(``probe_same_rate``).  The cross limit is higher because real
 pulses of 66-85 bpm over an 8.5-s clip stay partly in phase: a model that tracks the
 pulse gives a mean |r| of a few tenths between subjects, a collapsed one ~1.
 
@@ -41,7 +50,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["CROSS_R_LIMIT", "INPUT_R_LIMIT", "PROBE_VIDEOS", "ProbeResult", "collapse_probe", "probe_clips"]
+__all__ = [
+    "CROSS_R_LIMIT", "INPUT_R_LIMIT", "POS_SPREAD_MIN", "PROBE_VIDEOS", "SPREAD_SHARE", "ProbeResult", "collapse_probe",
+    "probe_clips", "still_clip",
+]
 
 #: Above this mean |r| with the noise or the grey clip's output, the model is collapsed.
 INPUT_R_LIMIT = 0.5
@@ -49,6 +61,10 @@ INPUT_R_LIMIT = 0.5
 CROSS_R_LIMIT = 0.9
 #: Training videos (of distinct groups) the trainer's probe uses.
 PROBE_VIDEOS = 8
+#: A model's heart rates spreading less than this share of POS's on the same clips ...
+SPREAD_SHARE = 0.5
+#: ... when POS's spread is at least this (bpm): every face gets about the same rate.
+POS_SPREAD_MIN = 5.0
 
 
 @dataclass
@@ -60,11 +76,26 @@ class ProbeResult:
     grey_r: float
     clips: int
     rate_spread: float = float("nan")
+    pos_spread: float = float("nan")  # POS's heart rates on the same clips, bpm
+    still_db: float = float("nan")  # the still face's output peak over the noise floor, dB
+
+    @property
+    def same_rate(self) -> bool:
+        """Every face gets about the same rate: the spread is under :data:`SPREAD_SHARE`
+        of POS's, on at least 4 clips whose POS rates spread :data:`POS_SPREAD_MIN` bpm."""
+        return bool(self.clips >= 4 and self.pos_spread >= POS_SPREAD_MIN
+                    and self.rate_spread < SPREAD_SHARE * self.pos_spread)
+
+    @property
+    def still_rhythm(self) -> bool:
+        """The output for a still face stands over what noise reaches: a rhythm of its own."""
+        return bool(self.still_db > 0)
 
     @property
     def collapsed(self) -> bool:
         return bool(
             self.noise_r > INPUT_R_LIMIT or self.grey_r > INPUT_R_LIMIT or self.cross_r > CROSS_R_LIMIT
+            or self.still_rhythm or self.same_rate
         )
 
     def as_row(self) -> dict[str, float | bool]:
@@ -74,6 +105,9 @@ class ProbeResult:
             "probe_noise_r": round(self.noise_r, 4),
             "probe_grey_r": round(self.grey_r, 4),
             "probe_rate_spread": round(self.rate_spread, 2),
+            "probe_pos_spread": round(self.pos_spread, 2),
+            "probe_still_db": round(self.still_db, 2),
+            "probe_same_rate": self.same_rate,
             "collapsed": self.collapsed,
         }
 
@@ -81,7 +115,8 @@ class ProbeResult:
         return (
             f"|r| between subjects {self.cross_r:.2f} (limit {CROSS_R_LIMIT}), with a noise clip "
             f"{self.noise_r:.2f}, with a grey clip {self.grey_r:.2f} (limit {INPUT_R_LIMIT}); "
-            f"its heart rates spread {self.rate_spread:.1f} bpm"
+            f"its heart rates spread {self.rate_spread:.1f} bpm (POS's {self.pos_spread:.1f}); "
+            f"its output for a still face {self.still_db:+.1f} dB from the noise floor"
         )
 
 
@@ -142,11 +177,15 @@ def collapse_probe(
     noise = torch.rand(1, c, t, h, w, generator=g)
     grey = torch.full((1, c, t, h, w), 0.5)
 
+    def tensor(clip: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.array(clip)).permute(3, 0, 1, 2)[None].float().div(255)
+
     def run(x: torch.Tensor) -> np.ndarray:
         return model(x.to(device))[0].detach().float().cpu().numpy().astype(np.float64)
 
-    outs = [run(torch.from_numpy(np.array(clip)).permute(3, 0, 1, 2)[None].float().div(255)) for clip in clips]
+    outs = [run(tensor(clip)) for clip in clips]
     y_noise, y_grey = run(noise), run(grey)
+    y_still = run(tensor(still_clip(clips[0], seed)))
     pairs = [_abs_r(outs[i], outs[j]) for i in range(len(outs)) for j in range(i + 1, len(outs))]
     return ProbeResult(
         cross_r=float(np.mean(pairs)) if pairs else float("nan"),
@@ -154,10 +193,54 @@ def collapse_probe(
         grey_r=float(np.mean([_abs_r(y, y_grey) for y in outs])),
         clips=len(outs),
         rate_spread=_spread(outs, fs, band_bpm),
+        pos_spread=_pos_spread(clips, fs, band_bpm),
+        still_db=_over_floor(y_still, fs[0] if fs else None, band_bpm),
     )
 
 
-def _spread(outs: list[np.ndarray], fs: Sequence[float] | None, band_bpm: Sequence[float]) -> float:
+def still_clip(clip: np.ndarray, seed: int = 0, noise: float = 2.0) -> np.ndarray:
+    """The middle frame of ``clip`` (T, H, W, 3) repeated T times, with Gaussian pixel noise
+    of ``noise`` grey levels: a face that does not pulse, move or change light."""
+    frames = np.asarray(clip)
+    frame = frames[len(frames) // 2].astype(np.float32)
+    rng = np.random.default_rng(seed)
+    still = frame[None] + rng.normal(0.0, noise, (len(frames), *frame.shape)).astype(np.float32)
+    return np.clip(still + 0.5, 0, 255).astype(np.uint8)
+
+
+def _over_floor(y: np.ndarray, fs: float | None, band_bpm: Sequence[float]) -> float:
+    """How far (dB) the output's peak stands over what noise of its length reaches in
+    :func:`pulsecl.signal.analysis.analyse` (nan without a frame rate or for a constant
+    or too-short output)."""
+    from pulsecl.errors import SignalError
+    from pulsecl.signal.analysis import analyse
+
+    if fs is None or _constant(y):
+        return float("nan")
+    try:
+        c = analyse(y, float(fs), (band_bpm[0] / 60.0, band_bpm[1] / 60.0), harmonics=False).confidence
+    except SignalError:
+        return float("nan")
+    return float(c.peak_db - c.floor_db)
+
+
+def _pos_spread(clips: Sequence[np.ndarray], fs: Sequence[float] | None, band_bpm: Sequence[float]) -> float:
+    """Standard deviation of POS's heart rates on the clips (their skin traces; no label)."""
+    from pulsecl.signal.api import rgb_to_pulse
+    from pulsecl.video.pipeline import rgb_trace
+
+    if fs is None or len(clips) < 2:
+        return float("nan")
+    pulses = []
+    for clip, f in zip(clips, fs):
+        try:
+            pulses.append(rgb_to_pulse(rgb_trace(np.asarray(clip)), float(f), "pos"))
+        except Exception:  # noqa: BLE001 - a clip POS cannot read is left out
+            pulses.append(np.zeros(len(clip)))
+    return _spread(pulses, fs, band_bpm)
+
+
+def _spread(outs: Sequence[np.ndarray], fs: Sequence[float] | None, band_bpm: Sequence[float]) -> float:
     """Standard deviation of the outputs' heart rates (:func:`pulsecl.signal.api.heart_rate`,
     the route every heart rate takes), over the outputs that have one."""
     from pulsecl.errors import SignalError

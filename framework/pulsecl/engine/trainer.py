@@ -30,6 +30,7 @@ the collapse probe in :mod:`pulsecl.engine.probe`.
 
 from __future__ import annotations
 
+import copy
 import math
 import types
 import signal
@@ -246,6 +247,7 @@ class Trainer:
             "clip_frames": self.clip_frames,
             "probe": dict(self.probe_row),
             "collapsed": bool(self.probe_row.get("collapsed", False)),
+            "init": self.config.train.init or None,
             "train_state": None,
         }
         if train_state:
@@ -257,6 +259,7 @@ class Trainer:
                 "torch_rng": torch.get_rng_state(),
                 "best": self.best,
                 "best_epoch": self.best_epoch,
+                "start_kept": self.start_kept,
                 "plugins": _plugin_states(self.pm),
                 "config_hash": config_hash(cfg),
                 "elapsed_s": self._elapsed(),  # training time so far: a resumed budget goes on from here
@@ -282,6 +285,8 @@ class Trainer:
         self.epoch, self.step, self.best = int(state["epoch"]), int(state["step"]), float(state["best"])
         self._elapsed_before = float(state.get("elapsed_s", 0.0))
         self.best_epoch = int(state.get("best_epoch", 0))
+        self.start_kept = bool(state.get("start_kept", False))
+        self.init_label = self.config.train.init
         self.probe_row = dict(data.get("probe") or {})
         _restore_plugin_states(self.pm, state.get("plugins", {}))
         truncate_csv(self.run_dir / "log.csv", self.step)
@@ -433,13 +438,64 @@ class Trainer:
         moments = sum(2 * p.numel() * p.element_size() for p in self.module.parameters() if p.requires_grad)
         return int(weights + moments + (256 << 10))
 
+    def _adopt_init(self) -> dict[str, Any] | None:
+        """With ``train.init`` (a new run): the starting model's model and preprocessing
+        settings become the run's, and its weights are returned to load once the model is
+        built.  A setting of those two sections that the config changed from its default
+        to something other than the start's is a one-line ConfigError (settings left at
+        their defaults simply take the start's)."""
+        source = self.config.train.init
+        if not source or self.resume:
+            return None
+        from pulsecl.config import Config
+        from pulsecl.engine.checkpoint import checkpoint_file
+        from pulsecl.models import load_model, resolve
+
+        path, name = resolve(source)
+        start = load_model(source)
+        defaults, clashes = Config(), []
+        for section in ("model", "preprocess"):
+            mine, theirs, default = (getattr(c, section) for c in (self.config, start.config, defaults))
+            for key in vars(mine):
+                asked = getattr(mine, key)
+                if asked != getattr(default, key) and asked != getattr(theirs, key):
+                    clashes.append(f"{section}.{key} ({asked!r} asked, {getattr(theirs, key)!r} in the start)")
+            setattr(self.config, section, copy.deepcopy(theirs))
+        if clashes:
+            raise ConfigError(
+                f"--init {source}: fine-tuning keeps the starting model's architecture and crops, but the config "
+                f"asks for {', '.join(clashes)}; drop those settings or train from scratch"
+            )
+        self.init_label = name or str(checkpoint_file(path))
+        return {"backbone": start.net.backbone.state_dict(), "sampler": start.net.sampler.state_dict()}
+
+    def _start_as_best(self) -> None:
+        """Measure the starting model (``--init``) by the unlabelled criteria and the
+        collapse probe, and keep it as ``best.pt`` (epoch 0) unless it is collapsed: an
+        epoch replaces it only by scoring better and not collapsing."""
+        name, score, _ = self._score()
+        probe = self._probe()
+        self.probe_row = probe.as_row()
+        state = f"{name} {score:.4f}, probe: {probe.describe()}"
+        if probe.collapsed:
+            self.log(f"start {self.init_label}: {state}; it looks collapsed, so the first sound epoch becomes best.pt")
+            return
+        self.best, self.best_epoch, self.start_kept = score, 0, True
+        self._save("best.pt", train_state=False)
+        self.log(f"start {self.init_label}: {state}; best.pt holds it until an epoch does better")
+
     def _fit(self) -> TrainResult:
         self._check_run_dir()
+        init = self._adopt_init()
         self._build()
+        if init is not None:
+            self.module.backbone.load_state_dict(init["backbone"])
+            self.module.sampler.load_state_dict(init["sampler"])
         self._load_data()
         self.epoch, self.step, self.best = 0, 0, float("inf")
         self._elapsed_before, self._t_start = 0.0, time.perf_counter()
-        self.best_epoch = 0  # 0 = no best.pt yet
+        self.best_epoch = 0  # 0 = no best.pt yet (or, with start_kept, the --init start)
+        self.start_kept = False
         self.probe_row: dict[str, Any] = {}
         self._warned_collapse = False
         if self.resume:
@@ -471,6 +527,8 @@ class Trainer:
             f"{epochs} epochs x {self.steps_per_epoch} steps, batch {self.config.train.batch_size}"
             f"{' x ' + str(self.dist.world_size) + ' ranks' if self.dist.enabled else ''}, device {self.device}"
         )
+        if init is not None and self.dist.is_main:
+            self._start_as_best()
         self._t_start = time.perf_counter()
         with _StopFlag() as stop:
             try:
@@ -484,7 +542,9 @@ class Trainer:
                 interrupted = True
                 self._save("last.pt")
                 self.log(f"interrupted at step {self.step}: saved {self.run_dir / 'last.pt'}; continue with --resume")
-        if self.best_epoch == 0 and self.epoch > 0 and not (self.supervised and self.val_videos):
+        if self.start_kept and self.best_epoch == 0:
+            self.log(f"best.pt is the start ({self.init_label}): no epoch did better by the unlabelled criteria")
+        elif self.best_epoch == 0 and self.epoch > 0 and not (self.supervised and self.val_videos):
             self.log(
                 f"no best.pt: the model of every epoch looked collapsed (probe_* in "
                 f"{self.run_dir / 'epochs.csv'}); {self.run_dir / 'last.pt'} holds the last one"
@@ -539,8 +599,8 @@ class Trainer:
         if probe.collapsed and not self._warned_collapse:
             self._warned_collapse = True
             self.log(
-                f"pulsecl: warning: the model of epoch {self.epoch} looks collapsed, its output barely "
-                f"depends on its input ({probe.describe()}); such epochs are never saved as best.pt"
+                f"pulsecl: warning: the model of epoch {self.epoch} looks collapsed ({probe.describe()}); "
+                "such epochs are never saved as best.pt"
             )
         losses = [*earlier, *(r["loss"] for r in rows)]
         loss = float(np.mean(losses)) if losses else float("nan")
@@ -552,7 +612,9 @@ class Trainer:
         if improved:
             self._save("best.pt", train_state=False)
         flag = " (best)" if improved else (" (collapsed)" if probe.collapsed else "")
-        self.log(f"epoch {self.epoch}: loss {loss:.4f}, {name} {score:.4f}, probe noise r {probe.noise_r:.2f}, rates spread {probe.rate_spread:.0f} bpm{flag}")
+        self.log(f"epoch {self.epoch}: loss {loss:.4f}, {name} {score:.4f}, probe noise r {probe.noise_r:.2f}, "
+                 f"rates spread {probe.rate_spread:.0f} bpm (POS {probe.pos_spread:.0f}), still face "
+                 f"{probe.still_db:+.0f} dB{flag}")
         return False
 
     def _elapsed(self) -> float:
