@@ -59,28 +59,23 @@ def recipes(budget: float) -> dict[str, list[str]]:
     common = [f"train.time_budget_s={budget}", "train.epochs=100000", "train.steps_per_epoch=10"]
     weights = "mvtl = 1.0, bandwidth = 1.0, sparsity = 1.0"
     base = [*common, "views.proxy_options={equal_length = true}", "views.augment='motion'",
-            "views.augment_on='negatives'", f"loss.weights={{{weights}}}"]
+            f"loss.weights={{{weights}, invariance = 1.0}}"]
     cross = ["data.sampling='subjects'", "loss.options={mvtl = {cross_weight = 1.0}}"]
-    variance = [f"loss.weights={{{weights}, variance = 1.0}}"]
+    variance = [f"loss.weights={{{weights}, invariance = 1.0, variance = 1.0}}"]
     band = "band_bpm = [45.0, 150.0]"
     return {
         "pulsecl default": [*common],  # whatever the config's defaults are
-        "default, half-size copy": [*common, "views.augment_scale=0.5"],
         "default, zero time padding": [*common, "model.options={channels = 32, norm = 'chromatic', time_padding = 'zeros'}"],
         "old default (cropped negatives)": [
             *common, "views.proxy_options={crop_negatives = true}", "views.augment='motion'",
-            "views.augment_on='copy'", f"loss.weights={{{weights}, invariance = 1.0}}",
+            f"loss.weights={{{weights}, invariance = 1.0}}",
         ],
-        "equal length, motion copy": [
-            *common, "views.proxy_options={equal_length = true}", "views.augment='motion'",
-            "views.augment_on='copy'", f"loss.weights={{{weights}, invariance = 1.0}}",
-        ],
-        "equal length": base,
+        "equal length, motion copy": base,
         "+ subject sampling": [*base, "data.sampling='subjects'"],
         "+ cross-video": [*base, *cross],
         "+ variance": [*base, *variance],
-        "SiNC losses only": [*base, "loss.weights={bandwidth = 1.0, sparsity = 1.0, variance = 1.0}"],
-        "+ sparsity x3": [*base, "loss.weights={mvtl = 1.0, bandwidth = 1.0, sparsity = 3.0}"],
+        "SiNC losses only": [*base, "loss.weights={bandwidth = 1.0, sparsity = 1.0, variance = 1.0, invariance = 1.0}"],
+        "+ sparsity x3": [*base, "loss.weights={mvtl = 1.0, bandwidth = 1.0, sparsity = 3.0, invariance = 1.0}"],
         "+ bank": [*base, "bank.size=512"],
         "+ bank, cross-video, variance": [*base, "bank.size=512", *cross, *variance],
         "mvtl x10": [*base, f"loss.weights={{mvtl = 10.0, bandwidth = 1.0, sparsity = 1.0}}"],

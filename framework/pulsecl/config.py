@@ -137,19 +137,10 @@ class ViewsConfig:
     # head motion in the heart-rate band (pulsecl_views.augment).
     augment: str = "motion"
     augment_options: dict[str, Any] = field(default_factory=dict)
-    # augment_on: "copy" = an augmented copy of the anchor clips, one more backbone pass,
-    # compared with the anchor by the invariance loss; "negatives" = the negatives are cut
-    # from the augmented video (no extra pass; the contrast itself asks the moving
-    # negative for the still anchor's pulse; needs an equal-length proxy); "anchor" = the
-    # anchor clip is moved and the negatives are cut from the still video (no extra pass;
-    # the moving anchor must match the positive made from still frames; equal-length proxy).
-    augment_on: str = "copy"
-    augment_fraction: float = 1.0  # share of the batch that gets an augmented copy (augment_on = "copy")
-    # augment_scale: the augmented copy's crops are scaled by this factor (area-averaged)
-    # before the backbone (augment_on = "copy"): at 0.5 its pass costs about a quarter of
-    # the anchor's, but the model then did not learn to ignore motion at full size (nodding
-    # clips 11.86 bpm MAE against 0.18 with the full-size copy; docs/measurements.md, "Stop 26").
-    augment_scale: float = 1.0
+    # an augmented copy of this share of the batch's anchors, compared with the anchor by the
+    # invariance loss (one more backbone pass; motion on the negatives or the anchor, and a
+    # half-size copy, were measured and dropped: docs/measurements.md, "Stop 20", "Stop 26")
+    augment_fraction: float = 1.0
 
 
 @dataclass
@@ -318,6 +309,9 @@ def check_type(value: Any, tp: Any, key: str, origin: str, what: str | None = No
 #: error that says what replaced it.
 RETIRED: dict[str, str] = {
     "signal.half_ratio": "the octave rule was replaced by signal.harmonic_rule (docs/measurements.md, \"Harmonics\")",
+    "views.augment_on": "only the augmented copy is left: motion on the negatives or on the anchor lost the motion "
+                        "result (docs/measurements.md, \"Stop 20\")",
+    "views.augment_scale": "the half-size copy lost the motion result and was dropped (docs/measurements.md, \"Stop 26\")",
 }
 
 
@@ -475,13 +469,6 @@ def validate(config: Config) -> None:
         )
     if config.data.sampling not in ("uniform", "subjects"):
         raise ConfigError(f"data.sampling = '{config.data.sampling}': use 'uniform' or 'subjects'")
-    if config.views.augment_on not in ("copy", "negatives", "anchor"):
-        raise ConfigError(f"views.augment_on = '{config.views.augment_on}': use 'copy', 'negatives' or 'anchor'")
-    if not 0.0 < config.views.augment_scale <= 1.0:
-        raise ConfigError(
-            f"views.augment_scale = {config.views.augment_scale}: give the scale of the augmented copy's "
-            "crops, in (0, 1] (1 = the anchor's size)"
-        )
     if not 0.0 < config.views.augment_fraction <= 1.0:
         raise ConfigError(
             f"views.augment_fraction = {config.views.augment_fraction}: give the share of the batch "

@@ -339,8 +339,7 @@ def test_augmented_branch_is_the_backbone_on_the_augmented_clip():
         (
             ["loss.weights={mvtl = 1.0, bandwidth = 1.0}"],
             "views.augment = 'motion' makes an augmented copy of every clip that no loss in [loss] "
-            "weights reads; add invariance = 1.0 to loss.weights, set views.augment_on = 'negatives', "
-            "or set views.augment = ''",
+            "weights reads; add invariance = 1.0 to loss.weights or set views.augment = ''",
         ),
         (
             ["views.augment=''"],
@@ -579,7 +578,7 @@ class Recorder(torch.nn.Module):
         return self.w * x.mean(dim=(1, 3, 4))
 
 
-def _module(augment_on="copy", fraction=1.0, scale=1.0):
+def _module(fraction=1.0):
     from pulsecl.engine.trainer import TrainingModule
 
     backbone = Recorder()
@@ -587,7 +586,7 @@ def _module(augment_on="copy", fraction=1.0, scale=1.0):
     module = TrainingModule(
         backbone, pulsecl.build("samplers", "identity"), proxy,
         pulsecl.build("view_windows", "windows", n_views=2), pulsecl.build("augmentations", "motion"),
-        augment_on=augment_on, augment_fraction=fraction, augment_scale=scale,
+        augment_fraction=fraction,
     )
     module.clip_frames = 64
     return module, backbone, proxy
@@ -612,130 +611,23 @@ def test_augmented_copy_of_a_share_of_the_batch():
     assert backbone.seen[0].shape[0] == 2 and out["augmented"].shape == (2, 64)
 
 
-def test_scale_space_averages_blocks_of_pixels():
-    from pulsecl.engine.step import scale_space
-
-    x = torch.arange(2 * 3 * 4 * 4, dtype=torch.float32).reshape(1, 2, 3, 4, 4)
-    half = scale_space(x, 0.5)
-    assert half.shape == (1, 2, 3, 2, 2)
-    # the top-left output pixel is the mean of the 2x2 block it covers
-    block = x[0, 1, 2, :2, :2]
-    assert torch.allclose(half[0, 1, 2, 0, 0], block.mean())
-    assert torch.allclose(half[0, 0, 0, 1, 1], torch.tensor([10.0, 11.0, 14.0, 15.0]).mean())
-    assert scale_space(x, 1.0) is x
-    assert scale_space(x, 0.1).shape == (1, 2, 3, 1, 1)  # at least one pixel
-
-
-def test_augmented_copy_at_half_scale_keeps_the_anchor_and_negatives_at_full_size():
-    module, backbone, proxy = _module(fraction=0.5, scale=0.5)
-    x = torch.rand(4, 3, 96, 8, 8, generator=torch.Generator().manual_seed(1))
-    fs = torch.full((4,), 30.0)
-    out = module(x, fs, torch.Generator().manual_seed(2))
-    copy, main_call = backbone.seen
-    assert copy.shape == (2, 3, 64, 4, 4)  # half the batch, half the height and width
-    assert main_call.shape == (8, 3, 64, 8, 8)
-    assert out["augmented"].shape == (2, 64)
-    # the copy is the moved clip, area-averaged: redo the augmentation's draws
-    moved = module.augment(x[:2, :, :64], fs[:2], generator=torch.Generator().manual_seed(2))
-    want = moved.reshape(2, 3, 64, 4, 2, 4, 2).mean(dim=(4, 6))
-    assert torch.allclose(copy, want, atol=1e-5)
-
-
 def test_the_trainer_builds_the_copy_the_config_asks_for(tmp_path):
-    """The trainer hands views.augment_fraction and views.augment_scale to its module (the
-    default: a full-size copy of every clip)."""
+    """The trainer hands views.augment_fraction to its module (the default: a copy of every
+    clip); the options measured and dropped are refused with what replaced them."""
     from pulsecl.config import load_config
     from pulsecl.engine.trainer import Trainer
+    from pulsecl.errors import ConfigError
 
     trainer = Trainer(load_config(None, list(TINY)), None, tmp_path / "a", log=None)
     trainer._build()
-    assert (trainer.module.augment_fraction, trainer.module.augment_scale) == (1.0, 1.0)
-    trainer = Trainer(load_config(None, [*TINY, "views.augment_fraction=0.25", "views.augment_scale=0.5"]), None,
-                      tmp_path / "b", log=None)
+    assert trainer.module.augment_fraction == 1.0
+    trainer = Trainer(load_config(None, [*TINY, "views.augment_fraction=0.25"]), None, tmp_path / "b", log=None)
     trainer._build()
-    assert (trainer.module.augment_fraction, trainer.module.augment_scale) == (0.25, 0.5)
-
-
-def test_augment_scale_out_of_range_is_a_config_error():
-    from pulsecl.config import load_config
-    from pulsecl.errors import ConfigError
-
-    for bad in ("0", "1.5"):
-        with pytest.raises(ConfigError, match=r"views.augment_scale = .*\(0, 1\]"):
-            load_config(None, [f"views.augment_scale={bad}"])
-
-
-def _one_pass(augment_on):
-    """A step with the motion moved into the contrast (no augmented copy): the module,
-    its proxy, the context x, fs, and the one backbone call (anchors + negatives)."""
-    module, backbone, proxy = _module(augment_on=augment_on)
-    x = torch.rand(4, 3, 96, 8, 8, generator=torch.Generator().manual_seed(1))
-    fs = torch.full((4,), 30.0)
-    out = module(x, fs, torch.Generator().manual_seed(2))
-    (call,) = backbone.seen  # one backbone call: anchors + negatives
-    assert "augmented" not in out and call.shape == (8, 3, 64, 8, 8)
-    return module, proxy, x, fs, call
-
-
-def test_augmented_negatives_cost_no_extra_pass_and_keep_the_anchor_still():
-    module, proxy, x, fs, call = _one_pass("negatives")
-    assert torch.equal(call[:4], x[:, :, :64])  # anchors still
-    # the negatives are windows of the moving context: redo the draws in the same order
-    g = torch.Generator().manual_seed(2)
-    moved = module.augment(x, fs, generator=g)
-    expected = proxy(x[:, :, :64], fs, Recorder(), generator=g, context=moved)
-    again = Recorder()
-    proxy(x[:, :, :64], fs, again, generator=torch.Generator().manual_seed(2), context=x)  # still context
-    from pulsecl.nn.spectral import resample_video
-
-    starts, spans = expected["context_starts"].tolist(), (expected["factors"] * 64).round().long().tolist()
-    for i in range(4):
-        want = resample_video(moved[i : i + 1, :, starts[i] : starts[i] + spans[i]], 64)[0]
-        assert torch.allclose(call[4 + i], want, atol=1e-5)
-    assert not torch.allclose(call[4:], again.seen[0][4:], atol=1e-3)  # they do move
-
-
-def test_moving_anchor_costs_no_extra_pass_and_keeps_the_negatives_still():
-    module, proxy, x, fs, call = _one_pass("anchor")
-    # redo the draws in the same order: the anchor's motion first, then the proxy's
-    g = torch.Generator().manual_seed(2)
-    moved = module.augment(x[:, :, :64], fs, generator=g)
-    assert torch.allclose(call[:4], moved, atol=1e-6)
-    assert not torch.allclose(call[:4], x[:, :, :64], atol=1e-3)  # the anchors do move
-    still = Recorder()
-    proxy(moved, fs, still, generator=g, context=x)  # negatives cut from the still context
-    assert torch.allclose(call[4:], still.seen[0][4:], atol=1e-6)
-
-
-@pytest.mark.parametrize(
-    "overrides, message",
-    [
-        (
-            ["views.augment_on='anchor'", "views.proxy_options={crop_negatives = true}",
-             "loss.weights={mvtl = 1.0}"],
-            "views.augment_on = 'anchor' moves the anchor and cuts the negatives from the still video, but "
-            "views.proxy 'frequency' with these options makes them from the anchor; use views.proxy_options = "
-            "{equal_length = true} or views.augment_on = 'copy'",
-        ),
-        (
-            ["views.augment_on='negatives'"],
-            "loss 'invariance' compares the signal of an augmented copy, but views.augment_on = "
-            "'negatives' makes none; remove it from loss.weights or set views.augment_on = 'copy'",
-        ),
-        (
-            ["views.augment_on='negatives'", "views.proxy_options={crop_negatives = true}",
-             "loss.weights={mvtl = 1.0}"],
-            "views.augment_on = 'negatives' cuts the negatives from the augmented video, but views.proxy "
-            "'frequency' with these options makes them from the anchor; use views.proxy_options = "
-            "{equal_length = true} or views.augment_on = 'copy'",
-        ),
-    ],
-)
-def test_augmented_negatives_need_an_equal_length_proxy_and_no_invariance(tiny_dataset, tmp_path, overrides, message):
-    config = load_config(None, [*TINY, *overrides])
-    with pytest.raises(pulsecl.ConfigError) as e:
-        train(config, tiny_dataset, tmp_path / "x", progress=False, log=None)
-    assert str(e.value) == message
+    assert trainer.module.augment_fraction == 0.25
+    for key, why in (("views.augment_on='negatives'", "motion on the negatives or on the anchor lost"),
+                     ("views.augment_scale=0.5", "the half-size copy lost the motion result")):
+        with pytest.raises(ConfigError, match=f"unknown key '{key.split('=')[0]}': .*{why}"):
+            load_config(None, [key])
 
 
 def test_trainer_draws_the_context_and_gives_groups(tiny_dataset, tmp_path, test_backbones):

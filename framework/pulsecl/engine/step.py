@@ -1,7 +1,6 @@
 """The computation of one training step, built from the config: the sampler, backbone
 and view stages as one module (:class:`TrainingModule`), the losses, and the checks that
-the chosen pieces fit together (an augmentation some loss reads, augmented negatives from
-a proxy that cuts them from a context).
+the chosen pieces fit together (an augmentation some loss reads).
 """
 
 from __future__ import annotations
@@ -10,24 +9,13 @@ import math
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from pulsecl.config import Config
 from pulsecl.errors import ConfigError
 from pulsecl.plugins import get_plugin_manager
 
-__all__ = ["TrainingModule", "build_losses", "scale_space", "build_view", "check_augment", "check_pseudo_labels", "extra_negatives"]
-
-
-def scale_space(x: torch.Tensor, scale: float) -> torch.Tensor:
-    """(B, C, T, H, W) clips with height and width scaled by ``scale`` (area average;
-    at least 1 pixel each); ``x`` itself when ``scale`` is 1."""
-    if scale >= 1.0:
-        return x
-    h, w = x.shape[-2:]
-    size = (x.shape[2], max(1, round(h * scale)), max(1, round(w * scale)))
-    return F.interpolate(x, size=size, mode="area")
+__all__ = ["TrainingModule", "build_losses", "build_view", "check_augment", "check_pseudo_labels", "extra_negatives"]
 
 
 class TrainingModule(nn.Module):
@@ -42,16 +30,11 @@ class TrainingModule(nn.Module):
     ``uses_context`` (equal-length negatives), ``x`` holds ``proxy.context_frames(T)``
     frames, the anchor is its first T frames and the negatives are cut from all of it.
 
-    With an ``augment`` view generator: ``augment_on="copy"`` runs the sampler and
-    backbone on ``augment(x)`` for the first ``ceil(augment_fraction * B)`` anchors and
-    returns ``augmented`` (B', T) (one more backbone pass, for the invariance loss; with
-    ``augment_scale`` s < 1 the copy's crops are area-averaged to s times their height and
-    width after the sampler, a pass of about s² the anchor's cost);
-    ``augment_on="negatives"`` cuts the negatives from the augmented context instead,
-    so the positive, made from a moving clip, must match the still anchor (no extra
-    pass, no ``augmented`` output); ``augment_on="anchor"`` moves the anchor clip and
-    cuts the negatives from the still context, so the moving anchor must match the
-    positive made from still frames (no extra pass, no ``augmented`` output).
+    With an ``augment`` view generator it runs the sampler and backbone on ``augment(x)``
+    for the first ``ceil(augment_fraction * B)`` anchors and returns ``augmented`` (B', T)
+    (one more backbone pass, for the invariance loss).  Cheaper placements were measured
+    and dropped (docs/measurements.md, "Stop 20" and "Stop 26"): motion on the negatives
+    or on the anchor, and a half-size copy, each lost the motion result.
     """
 
     def __init__(
@@ -61,9 +44,7 @@ class TrainingModule(nn.Module):
         proxy=None,
         windows=None,
         augment=None,
-        augment_on: str = "copy",
         augment_fraction: float = 1.0,
-        augment_scale: float = 1.0,
     ):
         super().__init__()
         self.backbone = backbone
@@ -71,9 +52,7 @@ class TrainingModule(nn.Module):
         self.proxy = proxy
         self.windows = windows
         self.augment = augment
-        self.augment_on = augment_on
         self.augment_fraction = float(augment_fraction)
-        self.augment_scale = float(augment_scale)
         self.clip_frames: int | None = None  # anchor length T; None = all of x
 
     def forward(self, x: torch.Tensor, fs: torch.Tensor, generator: torch.Generator | None = None) -> dict:
@@ -81,26 +60,17 @@ class TrainingModule(nn.Module):
         uses_context = self.proxy is not None and bool(getattr(self.proxy, "uses_context", False))
         clip = x[:, :, :t]  # (B, C, T, H, W), the anchor clip
         augmented = None
-        if self.augment is not None and self.augment_on == "copy":
+        if self.augment is not None:
             # before the anchor, so that a sampler's regularisation (which looks at its
             # last call) sees the anchor clip
             n = max(1, math.ceil(self.augment_fraction * x.shape[0]))
-            seen_copy = self.sampler(self.augment(clip[:n], fs[:n], generator=generator))
-            augmented = self.backbone(scale_space(seen_copy, self.augment_scale))
+            augmented = self.backbone(self.sampler(self.augment(clip[:n], fs[:n], generator=generator)))
         if self.proxy is None:
             out = {"signal": self.backbone(self.sampler(clip))}
         else:
             if uses_context:
-                context = None
-                if self.augment is not None and self.augment_on == "negatives":
-                    context = self.sampler(self.augment(x, fs, generator=generator))
                 seen = self.sampler(x)  # (B, C, T_c, H, W)
-                anchor = seen[:, :, :t]
-                if self.augment is not None and self.augment_on == "anchor":
-                    # last, so that a sampler's regularisation sees the anchor clip
-                    anchor = self.sampler(self.augment(clip, fs, generator=generator))
-                branches = self.proxy(anchor, fs, self.backbone, generator=generator,
-                                      context=seen if context is None else context)
+                branches = self.proxy(seen[:, :, :t], fs, self.backbone, generator=generator, context=seen)
             else:
                 branches = self.proxy(self.sampler(clip), fs, self.backbone, generator=generator)
             views = self.windows(branches, generator=generator)
@@ -178,32 +148,14 @@ def build_view(kind: str, key: str, name: str, options: dict[str, Any]) -> Any:
 
 
 def check_augment(config: Config, augment, losses, supervised: bool, proxy=None) -> None:
-    """An augmented branch costs a backbone pass: make one only when a loss reads it;
-    augmented negatives need a proxy that cuts them from a context."""
+    """An augmented branch costs a backbone pass: make one only when a loss reads it."""
     name = config.views.augment
     readers = [n for n, m in losses.terms.items() if "augmented" in (getattr(m, "requires", ()) or ())]
     if augment is not None:
-        on = config.views.augment_on
-        if on in ("negatives", "anchor"):
-            if not getattr(proxy, "uses_context", False):
-                what = ("cuts the negatives from the augmented video" if on == "negatives" else
-                        "moves the anchor and cuts the negatives from the still video")
-                raise ConfigError(
-                    f"views.augment_on = '{on}' {what}, but views.proxy '{config.views.proxy}' with these "
-                    "options makes them from the anchor; use views.proxy_options = {equal_length = true} "
-                    "or views.augment_on = 'copy'"
-                )
-            if readers:
-                raise ConfigError(
-                    f"loss '{readers[0]}' compares the signal of an augmented copy, but views.augment_on = "
-                    f"'{on}' makes none; remove it from loss.weights or set views.augment_on = 'copy'"
-                )
-            return
         if "augmented" not in set(losses.requires) | set(losses.optional):
             raise ConfigError(
                 f"views.augment = '{name}' makes an augmented copy of every clip that no loss "
-                "in [loss] weights reads; add invariance = 1.0 to loss.weights, set "
-                "views.augment_on = 'negatives', or set views.augment = ''"
+                "in [loss] weights reads; add invariance = 1.0 to loss.weights or set views.augment = ''"
             )
         return
     if readers:

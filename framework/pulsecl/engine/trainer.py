@@ -163,9 +163,7 @@ class Trainer:
         check_augment(cfg, augment, self.losses, self.supervised, proxy)
         check_pseudo_labels(cfg, self.losses)
         self.module = TrainingModule(
-            backbone, sampler, proxy, windows, augment,
-            augment_on=cfg.views.augment_on, augment_fraction=cfg.views.augment_fraction,
-            augment_scale=cfg.views.augment_scale,
+            backbone, sampler, proxy, windows, augment, augment_fraction=cfg.views.augment_fraction,
         ).to(self.device)
         from pulsecl.nn.layout import channels_last_3d, has_conv3d
 
