@@ -178,6 +178,9 @@ class TrainConfig:
     channels_last: bool = True  # 3-D conv weights and clips in channels-last memory layout (faster on CPU)
     keep_memory: bool = False  # CPU, Linux: malloc keeps freed memory; 1.3-1.7x clips/s, up to 1.5x peak RSS
     time_budget_s: float = 0.0  # stop training after this many seconds (0 = no limit)
+    # after this many seconds of training each, save the weights as snapshot-<s>s.pt (for
+    # accuracy against CPU time: benchmarks/ubfc_train.py); [] = none
+    snapshots_s: list[float] = field(default_factory=list)
     # start from a shipped model (by name) or a checkpoint (a path): its weights, model and
     # preprocessing; best.pt stays the start until an epoch beats it (--init)
     init: str = ""
@@ -434,6 +437,7 @@ _RANGES: tuple[tuple[str, str, Any, str], ...] = (
     ("train", "lr", lambda v: v > 0, "> 0 (e.g. 0.001)"),
     ("train", "weight_decay", lambda v: v >= 0, ">= 0"),
     ("train", "time_budget_s", lambda v: v >= 0, ">= 0 (seconds; 0 = no limit)"),
+    ("train", "snapshots_s", lambda v: all(x > 0 for x in v), "a list of positive seconds of training, e.g. [120, 300]"),
     ("eval", "window_s", lambda v: v >= 0, ">= 0 (seconds; 0 = the training clip length)"),
     ("eval", "overlap", lambda v: 0 <= v < 1, "in [0, 1) (a fraction of the window)"),
 )

@@ -806,3 +806,20 @@ def test_init_takes_a_shipped_model_by_name(tiny_dataset, tmp_path, monkeypatch)
     shipped = load_model("pulsecl-small")
     best = load_checkpoint(run / "best.pt")
     assert states_equal(best["state_dict"], shipped.net.backbone.state_dict()) and best["init"] == "pulsecl-small"
+
+
+def test_snapshots_are_saved_when_the_training_time_passes_them(tiny_dataset, tmp_path, monkeypatch, test_backbones):
+    from pulsecl.engine.trainer import Trainer
+
+    clock = iter(range(0, 1000, 10))  # each look at the clock: 10 s later
+    monkeypatch.setattr(Trainer, "_elapsed", lambda self: float(next(clock)))
+    run, lines = tmp_path / "run", []
+    train(load_config(None, [*PASS, "train.snapshots_s=[15, 35, 5000]"]), tiny_dataset, run, progress=False,
+          log=lines.append)
+    assert (run / "snapshot-15s.pt").is_file() and (run / "snapshot-35s.pt").is_file()
+    assert not (run / "snapshot-5000s.pt").exists()
+    snap = load_checkpoint(run / "snapshot-15s.pt")
+    assert snap["train_state"] is None and snap["model"]["backbone"] == "pass-through"
+    assert sum("snapshot after" in line for line in lines) == 2
+    with pytest.raises(pulsecl.ConfigError, match="train.snapshots_s"):
+        load_config(None, ["train.snapshots_s=[0]"])

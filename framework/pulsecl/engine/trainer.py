@@ -572,6 +572,7 @@ class Trainer:
                     rows.append(row)
                     bar.set_postfix(loss=f"{row['loss']:.4f}", clips_s=f"{clips_s:.2f}")
                     bar.update(1)
+                    self._snapshots()
                     if stop.requested:
                         self._append_csv("log.csv", rows)
                         return True
@@ -634,6 +635,16 @@ class Trainer:
                 band_bpm=self.config.signal.band_bpm,
             )
         return result
+
+    def _snapshots(self) -> None:
+        """Save ``snapshot-<s>s.pt`` (weights) for each ``train.snapshots_s`` the training
+        time has just passed."""
+        elapsed = self._elapsed()
+        for s in sorted(float(v) for v in self.config.train.snapshots_s):
+            name = f"snapshot-{s:g}s.pt"
+            if elapsed >= s and not (self.run_dir / name).exists():
+                self._save(name, train_state=False)
+                self.log(f"snapshot after {s:g} s of training (step {self.step}): {self.run_dir / name}")
 
     def _over_budget(self) -> bool:
         budget = self.config.train.time_budget_s
