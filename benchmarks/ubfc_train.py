@@ -19,7 +19,9 @@ Recipes (``--recipe``; ``--set`` adds overrides): ``default`` (the small default
 scratch), ``default+synthetic`` (the same with ``--synthetic N`` synthetic subjects added to
 each fold's training videos), ``paper`` (the paper's preset at its own size), ``init`` (the
 small default started from ``pulsecl-small``), ``variance`` (the default plus SiNC's
-variance loss), ``adapt`` (``init`` on the held-out subjects' own videos).
+variance loss), ``stillness`` (the default plus still faces and the ``stillness`` loss: no
+rhythm without a pulse), ``init+stillness``, ``adapt`` (``init`` on the held-out subjects'
+own videos).
 
 Timing: each run's budget is wall-clock training time on this machine; run one at a time
 and nothing else heavy beside it, or the runs get fewer steps (the steps are reported).
@@ -50,6 +52,10 @@ RECIPES = {
     "init": [],
     "variance": ["loss.weights={mvtl = 1.0, bandwidth = 1.0, sparsity = 1.0, invariance = 1.0, variance = 1.0}"],
     "adapt": [],
+    "stillness": ["views.still_fraction=0.25",
+                  "loss.weights={mvtl = 1.0, bandwidth = 1.0, sparsity = 1.0, invariance = 1.0, stillness = 1.0}"],
+    "init+stillness": ["views.still_fraction=0.25",
+                       "loss.weights={mvtl = 1.0, bandwidth = 1.0, sparsity = 1.0, invariance = 1.0, stillness = 1.0}"],
 }
 SNAPSHOTS_S = (120, 300, 600, 1200)
 
@@ -83,7 +89,7 @@ def train_run(out: Path, recipe: str, fold: int, data: Path, budget: float, extr
            "--set", "data.exclude=[]", "--set", f"train.time_budget_s={budget}", "--set", "train.epochs=100000",
            "--set", f"data.cache={out / 'cache'}",
            "--set", f"train.snapshots_s=[{', '.join(str(s) for s in SNAPSHOTS_S if s <= budget)}]"]
-    if recipe in ("init", "adapt"):
+    if recipe in ("init", "adapt", "init+stillness"):
         cmd += ["--init", "pulsecl-small"]
     for o in [*RECIPES[recipe], *extra]:
         cmd += ["--set", o]
