@@ -13,6 +13,11 @@ printed on one terminal line.  Ctrl-C (KeyboardInterrupt), the end of the source
 ``duration`` stops the loop cleanly: the camera is released and the whole recording is
 analysed like a file (:func:`pulsecl.predictor.predict`), then written where asked.
 The loop takes a source object, so a test can hand it a fake camera.
+
+Live readings carry no beats or HRV: a live window of 10 s holds 7-20 beats, fewer than
+the 20 normal intervals HRV needs (:data:`pulsecl.signal.hrv.HRV_MIN_INTERVALS`), and an
+HRV figure that changes every second over overlapping windows would mean nothing.  The
+recording written when the loop stops has them, through the same gate as ``predict``.
 """
 
 from __future__ import annotations
@@ -33,7 +38,8 @@ __all__ = ["LiveReading", "live", "format_reading"]
 @dataclass
 class LiveReading:
     """One live update: stream time (s), heart rate (bpm), SNR (dB), IPR, frames so far,
-    and the reading's confidence level (:func:`pulsecl.signal.analysis.confidence`)."""
+    and the reading's confidence level (:func:`pulsecl.signal.analysis.confidence`); no
+    HRV (see the module's docstring)."""
 
     t_s: float
     hr_bpm: float
@@ -136,9 +142,9 @@ def live(
             is also the live window.
 
     Returns:
-        The :class:`~pulsecl.prediction.Prediction` of the whole recording, with the live
-        readings under ``extra["live"]``, and ``extra["stopped_by"]`` (``"interrupt"``,
-        ``"duration"`` or ``"end"``).
+        The :class:`~pulsecl.prediction.Prediction` of the whole recording (its beats and
+        gated HRV included), with the live readings under ``extra["live"]``, and
+        ``extra["stopped_by"]`` (``"interrupt"``, ``"duration"`` or ``"end"``).
     """
     from pulsecl.extractors import ModelPulse, check_rate
     from pulsecl.predictor import finish, setup

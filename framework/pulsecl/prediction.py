@@ -1,9 +1,10 @@
-"""The result of :func:`pulsecl.predict`: heart rate, pulse, quality, and its files.
+"""The result of :func:`pulsecl.predict`: heart rate, pulse, beats, quality, and its files.
 
 :class:`Prediction` holds what was found in one recording and writes it:
 ``pulse.csv`` (the waveform), ``hr.csv`` (heart rate, SNR and IPR per window),
-``summary.json`` and ``plot.png``, each atomically, everything rendered before the
-first file is written.
+``beats.csv`` (beat times, intervals, which are normal), ``summary.json`` (with the
+gated HRV, or why there is none) and ``plot.png``, each atomically, everything rendered
+before the first file is written.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class Prediction:
     warnings: list[str] = field(default_factory=list)  # one line per problem met reading the source
     confidence: Any = None  # pulsecl.signal.analysis.Confidence: level, SNR and agreement behind hr_bpm
     window_low: Any = None  # (W,) bool: low-confidence windows (their peak is within noise's reach)
+    beats: Any = None  # pulsecl.signal.hrv.Beats: beat times, normal intervals, gated HRV (None: not computed)
     version: str = __version__
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -99,6 +101,29 @@ class Prediction:
         return np.asarray(self.window_low, dtype=bool)
 
     @property
+    def beat_times_s(self) -> np.ndarray:
+        """(P,) beat times (s from the first frame), the middle of each upstroke."""
+        return self.beats.times_s if self.beats is not None else np.zeros(0)
+
+    @property
+    def hrv(self) -> Any:
+        """The recording's HRV (:class:`pulsecl.signal.processing.HRV`: SDNN, RMSSD, pNN50),
+        or None where the quality gate refuses it (:attr:`hrv_reason` says why)."""
+        return self.beats.hrv if self.beats is not None else None
+
+    @property
+    def hrv_reason(self) -> str | None:
+        """Why there is no HRV (one line), or None when there is."""
+        if self.beats is None:
+            return "beats were not computed"
+        return self.beats.reason
+
+    @property
+    def hrv_text(self) -> str:
+        """One line: the HRV, or why there is none."""
+        return self.beats.text if self.beats is not None else "no HRV: beats were not computed"
+
+    @property
     def ipr(self) -> float:
         """Median IPR over the windows."""
         return float(np.median(self.window_ipr))
@@ -125,6 +150,9 @@ class Prediction:
             "window_s": float(self.window_s),
             "stride_s": float(self.stride_s),
             "pulsecl_version": self.version,
+            "hrv": self.hrv.as_dict() if self.hrv is not None else None,
+            "hrv_reason": self.hrv_reason,
+            "beats": self.beats.as_dict() if self.beats is not None else None,
             **self.extra,
             "windows": [
                 {"t_s": _num(t), "hr_bpm": _num(h), "peak_bpm": _num(k), "snr_db": _num(s), "ipr": _num(i, 4),
@@ -150,6 +178,20 @@ class Prediction:
             w.writerow([f"{t:.3f}", _cell(h, 3), _cell(k, 3), _cell(s, 3), _cell(i, 4), int(bool(lo))])
         return buf.getvalue()
 
+    def beats_csv(self) -> str:
+        """One row per beat: its time, the interval that ends at it (empty for the first)
+        and whether that interval is normal (1) or left out by the 20 % rule (0)."""
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["t_s", "ibi_ms", "normal"])
+        if self.beats is not None:
+            for i, t in enumerate(self.beats.times_s):
+                if i == 0:
+                    w.writerow([f"{t:.4f}", "", ""])
+                else:
+                    w.writerow([f"{t:.4f}", f"{1000.0 * self.beats.ibi_s[i - 1]:.1f}", int(bool(self.beats.normal[i - 1]))])
+        return buf.getvalue()
+
     def figure_png(self) -> bytes:
         """PNG of the waveform, the heart rate over time and the average spectrum."""
         import matplotlib
@@ -163,6 +205,21 @@ class Prediction:
         ax1.plot(self.times_s[shown], self.pulse[shown], lw=0.8, color="tab:red")
         ax1.set(xlabel="time (s)", ylabel="pulse (a.u.)",
                 title=f"{Path(self.source).name}: {self.hr_text}, {self.quality} confidence ({self.label})")
+        bt = self.beat_times_s
+        if bt.size:  # the beats in the shown span: filled where the interval ending there is normal
+            on = bt <= self.times_s[0] + 30.0
+            at = np.interp(bt, self.times_s, self.pulse)
+            normal = np.concatenate([[True], np.asarray(self.beats.normal, dtype=bool)])
+            ok, odd = on & normal, on & ~normal
+            ax1.plot(bt[ok], at[ok], "o", ms=4, color="tab:blue", label="beat")
+            if odd.any():
+                ax1.plot(bt[odd], at[odd], "o", ms=5, mfc="none", color="tab:orange",
+                         label="beat after a non-normal interval")
+            ax1.legend(loc="upper right", fontsize="small")
+        if self.beats is not None and math.isfinite(self.hr_bpm):  # the HRV, or why there is none
+            import textwrap
+
+            ax1.set_xlabel("time (s)\n" + textwrap.fill(self.hrv_text, 110), fontsize="small")
         if not math.isfinite(self.hr_bpm):  # no heart rate: the waveform and the reason only
             ax2.set_axis_off()
             ax3.set_axis_off()
@@ -205,7 +262,7 @@ class Prediction:
 
     def write(self, out_dir: str | os.PathLike[str] | None = None, json_path: str | os.PathLike[str] | None = None,
               plot: bool = True) -> dict[str, Path]:
-        """Write ``pulse.csv``, ``hr.csv``, ``summary.json`` and ``plot.png`` to
+        """Write ``pulse.csv``, ``hr.csv``, ``beats.csv``, ``summary.json`` and ``plot.png`` to
         ``out_dir`` and/or the summary to ``json_path``: everything is rendered first,
         then the files are written all or none (:func:`pulsecl.io.atomic_write_all`), so
         a full disk leaves no partial set."""
@@ -219,6 +276,7 @@ class Prediction:
                 raise DataError(f"--out '{out}' exists and is not a folder; give a folder")
             files["pulse"] = (out / "pulse.csv", self.pulse_csv())
             files["hr"] = (out / "hr.csv", self.hr_csv())
+            files["beats"] = (out / "beats.csv", self.beats_csv())
             files["summary"] = (out / "summary.json", summary)
             if plot:
                 files["plot"] = (out / "plot.png", self.figure_png())

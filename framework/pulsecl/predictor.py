@@ -20,6 +20,8 @@ The route of a video::
       -> pulse on a uniform time grid at the measured frame rate
       -> pulsecl.signal.analysis.analyse: heart rate per window, tracked, SNR and IPR,
          the recording's heart rate
+      -> pulsecl.signal.hrv.pulse_beats: beats, normal intervals, HRV through its gate
+         (the analysis is not changed by it)
       -> pulsecl.prediction.Prediction
 
 The live loop (:mod:`pulsecl.live`) uses the same :func:`setup` and :func:`finish`.
@@ -164,9 +166,11 @@ def input_caps(stream: Any, stats: InputStats | None, roi: str) -> list[str]:
 
 
 def finish(s: Setup, stream: Any, source_label: str, stats: InputStats | None = None) -> Prediction:
-    """Pulse on a uniform grid, the analysis, and the :class:`Prediction`; the confidence
-    is capped at "low" by :func:`input_caps`."""
+    """Pulse on a uniform grid, the analysis, the beats and gated HRV
+    (:func:`pulsecl.signal.hrv.pulse_beats`, after the confidence is final), and the
+    :class:`Prediction`; the confidence is capped at "low" by :func:`input_caps`."""
     from pulsecl.signal.analysis import analyse_with
+    from pulsecl.signal.hrv import pulse_beats
 
     ex = s.extractor
     ex.finish()
@@ -183,6 +187,7 @@ def finish(s: Setup, stream: Any, source_label: str, stats: InputStats | None = 
     caps = input_caps(stream, stats, s.config.preprocess.roi)
     if caps:
         conf = conf.capped("; ".join(caps))
+    beats = pulse_beats(pulse, fs, a.hr_bpm, conf)
     return Prediction(
         hr_bpm=a.hr_bpm,
         fs=fs,
@@ -197,6 +202,7 @@ def finish(s: Setup, stream: Any, source_label: str, stats: InputStats | None = 
         spectrum=a.spectrum,
         confidence=conf,
         window_low=a.window_low,
+        beats=beats,
         frames_read=int(stream.n_frames),
         frames_without_face=int(stream.frames_without_face),
         source=source_label,

@@ -32,7 +32,7 @@ def test_predict_writes_csvs_json_and_png(videos, tmp_path, capsys):
     pulse = np.loadtxt(out / "pulse.csv", delimiter=",", skiprows=1)
     assert pulse.shape == (video.n_frames, 2)
     assert (out / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert sorted(p.name for p in out.iterdir()) == ["hr.csv", "plot.png", "pulse.csv", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["beats.csv", "hr.csv", "plot.png", "pulse.csv", "summary.json"]
 
 
 def _fails(argv, capsys, expected):
@@ -220,7 +220,7 @@ def test_predict_ends_the_process_at_once_with_its_outputs_written(videos, tmp_p
     assert rc == 0
     hr = float(stdout.split(": ", 1)[1].split(" bpm")[0])
     assert abs(hr - video.hr_bpm) < 3.0  # the printed line survived the quick exit
-    assert sorted(p.name for p in out.iterdir()) == ["hr.csv", "plot.png", "pulse.csv", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["beats.csv", "hr.csv", "plot.png", "pulse.csv", "summary.json"]
     assert json.loads((out / "summary.json").read_text())["hr_bpm"] == pytest.approx(hr, abs=0.06)
     assert not marker.exists()  # os._exit: the interpreter's teardown was skipped
     rc, _ = _entry(tmp_path, ["predict", str(tmp_path / "missing.avi")], marker)

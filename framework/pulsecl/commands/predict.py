@@ -2,12 +2,15 @@
 
 Face crops, then a classical method (``--method``, default POS) or a trained model
 (``--checkpoint`` file or run folder, ``--model`` a model shipped with pulsecl), then the pulse, heart rate over time on sliding windows with SNR
-and IPR per window, and the mean heart rate, which is printed.  ``--out DIR`` writes
-``pulse.csv``, ``hr.csv``, ``summary.json`` and ``plot.png``; ``--json FILE`` the
-summary alone.  Nothing is written unless the whole video was analysed.
+and IPR per window, and the mean heart rate, which is printed; then the beats and, where
+the quality gate lets them through, HRV (SDNN, RMSSD, pNN50), or one line saying why
+there is none (:func:`pulsecl.signal.hrv.pulse_beats`).  ``--out DIR`` writes
+``pulse.csv``, ``hr.csv``, ``beats.csv``, ``summary.json`` and ``plot.png``; ``--json
+FILE`` the summary alone.  Nothing is written unless the whole video was analysed.
 
-With ``--camera N`` the heart rate is shown live, updated every second; Ctrl-C stops
-and writes what was recorded.
+With ``--camera N`` the heart rate is shown live, updated every second (no HRV on the
+live window: a 10-s window holds too few beats); Ctrl-C stops and writes what was
+recorded, beats and HRV included.
 
 Flags and config keys: ``--band`` is ``signal.band_bpm``, ``--window`` and
 ``--stride`` are ``signal.window_s`` and ``signal.stride_s``, ``--preset`` is
@@ -35,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="trained checkpoint: a file or run folder, always a path (a shipped model goes to --model)")
     how.add_argument("--model", metavar="NAME", default=None,
                      help="a trained model shipped with pulsecl, by name, never a path (`pulsecl models` lists them)")
-    p.add_argument("--out", metavar="DIR", default=None, help="write pulse.csv, hr.csv, summary.json, plot.png here")
+    p.add_argument("--out", metavar="DIR", default=None, help="write pulse.csv, hr.csv, beats.csv, summary.json, plot.png here")
     p.add_argument("--json", metavar="FILE", default=None, help="write the JSON summary to FILE")
     p.add_argument("--roi", choices=["auto", "face", "landmarks", "full"], default=None,
                    help="landmarks (the face's skin from face landmarks), face (the face box), full (video already "
@@ -130,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
         from pulsecl.warn import warn
 
         warn(f"low confidence: {result.confidence.reason}; the heart rate may be wrong (see the SNR per window)")
+    print(f"{result.source}: {result.hrv_text}", flush=True)  # the HRV, or why there is none
     with output_flags({args.out: "--out", args.json: "--json"}):  # a write error names the flag at fault
         paths = result.write(args.out, args.json, plot=not args.no_plot) if (args.out or args.json) else {}
     if paths:

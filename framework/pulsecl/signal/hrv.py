@@ -1,12 +1,15 @@
-"""Heart-rate variability from a pulse: beats, normal-to-normal intervals, SDNN, RMSSD.
+"""Heart-rate variability from a pulse: beats, normal-to-normal intervals, SDNN, RMSSD, pNN50.
 
 ::
 
-    from pulsecl.signal.hrv import pulse_hrv, trace_hrv
+    from pulsecl.signal.hrv import pulse_beats, pulse_hrv, trace_hrv
 
     res = pulse_hrv(pulse, fs)                 # a pulse on a uniform grid (rises with blood volume)
     res = trace_hrv(t_s, rgb, contact=True)    # a finger-on-camera RGB trace at frame times t_s
-    res.hrv.sdnn_ms, res.hrv.rmssd_ms, res.beats_s, res.kept
+    res.hrv.sdnn_ms, res.hrv.rmssd_ms, res.hrv.pnn50_pct, res.beats_s, res.kept
+
+    b = pulse_beats(pulse, fs, hr_bpm, confidence)   # what predict reports: gated, per window too
+    b.times_s, b.normal, b.hrv or b.reason, b.windows
 
 The steps, each measured on 21 finger-camera records against a Polar H10 chest strap
 (welltory-ppg; ``python benchmarks/hrv_welltory.py``; figures in docs/measurements.md):
@@ -26,6 +29,14 @@ The steps, each measured on 21 finger-camera records against a Polar H10 chest s
    from the median of its neighbours is a missed or a double beat, and is left out; a
    successive difference counts only between two kept intervals (Task Force of the ESC
    and NASPE, Circulation 1996).
+
+What ``predict`` reports (:func:`pulse_beats`) adds a quality gate, chosen against a
+finger reference on real face video (ubfc-dev, ``python benchmarks/ubfc_hrv.py``;
+docs/measurements.md, "Beats and HRV from face video"): no HRV figure when the pulse's
+confidence is "low", when fewer than :data:`HRV_MIN_INTERVALS` intervals are normal or
+when fewer than :data:`HRV_MIN_NORMAL_SHARE` of them are; the beats are timed at the
+middle of each upstroke, which noise moves less on a rounded face pulse than the
+steepest point.  Every filter is zero-phase: the beats keep the pulse's timing.
 """
 
 from __future__ import annotations
@@ -42,11 +53,19 @@ from pulsecl.signal.processing import HRV, as_signal, check_band, check_fs
 
 __all__ = [
     "HRV_BAND_HZ",
+    "HRV_MIN_INTERVALS",
+    "HRV_MIN_NORMAL_SHARE",
+    "HRV_WINDOW_S",
+    "HRV_WINDOW_STEP_S",
+    "Beats",
     "PulseHRV",
+    "WindowHRV",
+    "beat_band",
     "detect_beats",
     "hrv_of_intervals",
     "normal_intervals",
     "pick_channel",
+    "pulse_beats",
     "pulse_hrv",
     "resample_uniform",
     "trace_hrv",
@@ -54,6 +73,21 @@ __all__ = [
 
 #: The band beats are looked for in: 42-210 bpm (rest to exercise).
 HRV_BAND_HZ: tuple[float, float] = (0.7, 3.5)
+
+#: The quality gate of :func:`pulse_beats` (what ``predict`` reports): no HRV figure
+#: unless the pulse's confidence is above "low", at least this share of the intervals
+#: are normal (the 20 % rule), and at least :data:`HRV_MIN_INTERVALS` normal intervals
+#: carry it.  The share maximised the usable figures less the unusable ones (SDNN and
+#: RMSSD within 20 ms of the reference) on ubfc-dev's subjects 3, 9, 10, 12 (all
+#: methods, clips and 30-s windows), the odd welltory records and 20 noise pulses, and
+#: held on the others (``benchmarks/ubfc_hrv.py``; docs/measurements.md, "Beats and HRV
+#: from face video").  20 intervals: SDNN's relative standard error is about
+#: 1 / sqrt(2 (n - 1)), 16 % at 20, and a 30-s window at 40 bpm holds 20.
+HRV_MIN_NORMAL_SHARE = 0.95
+HRV_MIN_INTERVALS = 20
+#: Per-window HRV: windows of this length every :data:`HRV_WINDOW_STEP_S` seconds.
+HRV_WINDOW_S = 30.0
+HRV_WINDOW_STEP_S = 15.0
 
 
 def resample_uniform(t_s: Any, values: Any, fs: float | None = None) -> tuple[np.ndarray, np.ndarray, float]:
@@ -132,6 +166,7 @@ def detect_beats(
     distance: float = 0.6,
     prominence: float = 0.3,
     upsample: int = 4,
+    hr_hz: float | None = None,
 ) -> np.ndarray:
     """Beat times (s from the first sample) of a pulse that rises with blood volume, on
     a uniform grid at ``fs``.
@@ -141,7 +176,11 @@ def detect_beats(
     ``prominence`` times the robust amplitude (the median range of two-period windows);
     its time is the steepest point of the upstroke before the peak (``fiducial =
     "upslope"``) or the peak (``"peak"``), on the signal upsampled ``upsample`` times
-    (band-limited) and refined by a parabola.  Shape: ``(T,)`` -> ``(P,)``.
+    (band-limited) and refined by a parabola.  ``hr_hz``, when given, is the heart rate
+    that sets the refractory distance instead of the spectral peak (``predict`` gives
+    the recording's rate, which its analysis tracks more robustly than one spectrum of
+    a noisy face pulse).  Every filter is zero-phase: the beats keep the pulse's timing.
+    Shape: ``(T,)`` -> ``(P,)``.
     """
     import scipy.signal
 
@@ -150,10 +189,13 @@ def detect_beats(
     x = as_signal(pulse, fs, band, name="pulse")
     if x.ndim != 1:
         raise SignalError(f"detect_beats takes one pulse (T,), got shape {x.shape}")
-    if fiducial not in ("upslope", "peak"):
-        raise SignalError(f"detect_beats: fiducial={fiducial!r}; use 'upslope' or 'peak'")
+    if fiducial not in ("upslope", "middle", "peak"):
+        raise SignalError(f"detect_beats: fiducial={fiducial!r}; use 'upslope', 'middle' or 'peak'")
     y = _bandpassed(x, fs, band)
-    _, f_hr = _peak_share(y, fs, band)
+    if hr_hz is not None and math.isfinite(hr_hz) and hr_hz > 0:
+        f_hr = float(hr_hz)
+    else:
+        _, f_hr = _peak_share(y, fs, band)
     up = max(1, int(upsample))
     if up > 1:
         y = scipy.signal.resample(y, y.size * up)
@@ -163,6 +205,8 @@ def detect_beats(
     ranges = [np.ptp(y[i : i + width]) for i in range(0, max(1, y.size - width), max(1, width // 2))]
     amplitude = float(np.median(ranges)) if ranges else float(np.ptp(y))
     peaks, _ = scipy.signal.find_peaks(y, distance=max(1, int(distance * period)), prominence=prominence * amplitude)
+    if fiducial == "middle":
+        return _middles(y, peaks, int(0.75 * period)) / fs_up
     if fiducial == "upslope":
         slope = np.gradient(y)
         idx = np.array([max(0, k - int(0.5 * period)) + int(np.argmax(slope[max(0, k - int(0.5 * period)) : k + 1]))
@@ -176,6 +220,30 @@ def detect_beats(
         k = idx[inner]
         pos[inner] += parabolic_offset(sig[k - 1], sig[k], sig[k + 1])
     return np.unique(pos) / fs_up
+
+
+def _middles(y: np.ndarray, peaks: np.ndarray, reach: int) -> np.ndarray:
+    """For each peak, the time (samples, fractional) where the upstroke crosses half-way
+    between its foot (the lowest point within ``reach`` samples before the peak, after the
+    previous peak) and the peak, by linear interpolation: well defined on a rounded,
+    sinusoid-like pulse, where the steepest point is flat and noise moves it."""
+    out = []
+    previous = -1
+    for k in peaks:
+        a = max(0, int(k) - reach, previous + 1)
+        previous = int(k)
+        foot = a + int(np.argmin(y[a : k + 1]))
+        if foot >= k or foot == 0:  # no upstroke, or one cut by the signal's start
+            continue
+        level = 0.5 * (y[foot] + y[k])
+        seg = y[foot : k + 1]
+        j = int(np.flatnonzero(seg >= level)[0])  # first sample at or above half-way
+        if j == 0:
+            out.append(float(foot))
+            continue
+        y0, y1 = seg[j - 1], seg[j]
+        out.append(foot + j - 1 + (level - y0) / (y1 - y0) if y1 > y0 else float(foot + j))
+    return np.unique(np.asarray(out, dtype=np.float64))
 
 
 def normal_intervals(ibi_s: Any, max_deviation: float = 0.2, neighbours: int = 5) -> np.ndarray:
@@ -194,8 +262,8 @@ def normal_intervals(ibi_s: Any, max_deviation: float = 0.2, neighbours: int = 5
 
 def hrv_of_intervals(ibi_s: Any, keep: Any = None) -> HRV:
     """SDNN over the kept intervals, RMSSD over the successive differences of two kept
-    intervals (ms); ``keep`` (N,) bool, default all.  Needs at least 2 kept intervals and
-    one kept successive pair."""
+    intervals (ms), pNN50 the share of those differences over 50 ms (%); ``keep`` (N,)
+    bool, default all.  Needs at least 2 kept intervals and one kept successive pair."""
     ibi = np.asarray(ibi_s, dtype=np.float64)
     keep = np.ones(ibi.size, dtype=bool) if keep is None else np.asarray(keep, dtype=bool)
     nn = ibi[keep]
@@ -210,6 +278,7 @@ def hrv_of_intervals(ibi_s: Any, keep: Any = None) -> HRV:
         sdnn_ms=1000.0 * float(np.std(nn, ddof=1)),
         rmssd_ms=1000.0 * float(np.sqrt(np.mean(pairs**2))),
         n_intervals=int(nn.size),
+        pnn50_pct=100.0 * float(np.mean(np.abs(pairs) > 0.05)),
     )
 
 
@@ -256,3 +325,189 @@ def trace_hrv(t_s: Any, rgb: Any, *, contact: bool = True, fs: float | None = No
     channel = pick_channel(x, rate, band_hz)
     res = pulse_hrv(-x[:, channel], rate, band_hz, fiducial=fiducial)
     return PulseHRV(res.hrv, res.beats_s, res.ibi_s, res.kept, channel)
+
+
+def beat_band(hr_hz: float | None, fs: float) -> tuple[float, float]:
+    """The band :func:`pulse_beats` looks for beats in: :data:`HRV_BAND_HZ`, widened to
+    hold 0.7 and 2 times ``hr_hz`` (a heart rate outside 60-105 bpm keeps its fundamental
+    and second harmonic), its top below 0.45 ``fs``."""
+    lo, hi = HRV_BAND_HZ
+    if hr_hz is not None and math.isfinite(hr_hz) and hr_hz > 0:
+        lo, hi = min(lo, 0.7 * hr_hz), max(hi, 2.0 * hr_hz)
+    return lo, min(hi, 0.45 * fs)
+
+
+def _hrv_or_none(ibi: np.ndarray, kept: np.ndarray) -> HRV | None:
+    try:
+        return hrv_of_intervals(ibi, kept)
+    except SignalError:
+        return None
+
+
+@dataclass(frozen=True)
+class WindowHRV:
+    """HRV over one window ``[start_s, end_s)`` of the recording: the intervals whose
+    two beats lie inside it; ``hrv`` None with a one-line ``reason`` where the gate
+    refuses it."""
+
+    start_s: float
+    end_s: float
+    intervals: int
+    normal_share: float
+    hrv: HRV | None
+    reason: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        share = round(self.normal_share, 4) if math.isfinite(self.normal_share) else None
+        return {"start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3), "intervals": self.intervals,
+                "normal_share": share, "hrv": self.hrv.as_dict() if self.hrv is not None else None,
+                "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Beats:
+    """The beats of a pulse and the HRV they carry, through the quality gate.
+
+    ``times_s`` (P,) beat times (s from the first sample); ``ibi_s`` (P - 1,) the
+    intervals, each ending at the beat of the same index + 1; ``normal`` (P - 1,) bool,
+    the normal-to-normal ones (:func:`normal_intervals`); ``hrv``: SDNN, RMSSD and pNN50
+    of the recording, or None with the gate's one-line ``reason``; ``windows``: the same
+    per window of ``window_s`` every ``step_s`` seconds.
+    """
+
+    times_s: np.ndarray
+    ibi_s: np.ndarray
+    normal: np.ndarray
+    hrv: HRV | None
+    reason: str | None
+    windows: list[WindowHRV]
+    window_s: float = HRV_WINDOW_S
+    step_s: float = HRV_WINDOW_STEP_S
+    band_hz: tuple[float, float] = HRV_BAND_HZ
+    fiducial: str = "middle"
+
+    @property
+    def count(self) -> int:
+        return int(self.times_s.size)
+
+    @property
+    def normal_share(self) -> float:
+        """Share of the intervals that are normal (NaN without intervals)."""
+        return float(self.normal.mean()) if self.normal.size else float("nan")
+
+    @property
+    def text(self) -> str:
+        """One line: the HRV, or why there is none."""
+        if self.hrv is None:
+            return f"no HRV: {self.reason}"
+        h = self.hrv
+        return (f"HRV: SDNN {h.sdnn_ms:.0f} ms, RMSSD {h.rmssd_ms:.0f} ms, pNN50 {h.pnn50_pct:.0f} % "
+                f"({self.count} beats, {100 * self.normal_share:.0f} % of intervals normal)")
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain types for JSON: the gate's figures and the beats themselves."""
+        share = self.normal_share
+        return {
+            "count": self.count,
+            "normal_share": round(share, 4) if math.isfinite(share) else None,
+            "band_hz": [round(float(v), 4) for v in self.band_hz],
+            "fiducial": self.fiducial,
+            "window_s": float(self.window_s),
+            "step_s": float(self.step_s),
+            "times_s": [round(float(v), 4) for v in self.times_s],
+            "ibi_ms": [round(1000.0 * float(v), 1) for v in self.ibi_s],
+            "normal": [bool(v) for v in self.normal],
+            "windows": [w.as_dict() for w in self.windows],
+        }
+
+
+def _gate(confidence: Any, intervals: int, normal: int, min_share: float, min_intervals: int) -> str | None:
+    """Why HRV is not reported (one line), or None when it is."""
+    level = getattr(confidence, "level", confidence)
+    if level == "low":
+        why = getattr(confidence, "reason", "")
+        return "the pulse's confidence is low" + (f" ({why})" if why else "")
+    if normal < min_intervals:
+        return f"{normal} normal intervals, fewer than the {min_intervals} HRV needs"
+    share = normal / intervals
+    if share < min_share:
+        return (f"only {math.floor(100 * share)} % of {intervals} intervals are normal (at least "
+                f"{100 * min_share:.0f} % needed): the beats are not clean enough")
+    return None
+
+
+def pulse_beats(
+    pulse: Any,
+    fs: float,
+    hr_bpm: float | None = None,
+    confidence: Any = None,
+    *,
+    window_s: float = HRV_WINDOW_S,
+    step_s: float = HRV_WINDOW_STEP_S,
+    min_share: float = HRV_MIN_NORMAL_SHARE,
+    min_intervals: int = HRV_MIN_INTERVALS,
+    max_deviation: float = 0.2,
+    fiducial: str = "middle",
+) -> Beats:
+    """Beats, normal intervals and gated HRV of a pulse on a uniform grid at ``fs``
+    (rising with blood volume), for the recording and per window: what ``predict``
+    reports.
+
+    Beats: :func:`detect_beats` in :func:`beat_band`, its refractory distance from
+    ``hr_bpm`` (the recording's heart rate; None: the pulse's spectral peak), each beat
+    timed at the middle of its upstroke (``fiducial``; on face pulses it matched more
+    finger beats than the steepest point, docs/measurements.md); normal
+    intervals: :func:`normal_intervals` (the 20 % rule).  The gate gives no HRV (None,
+    with a one-line reason) when ``confidence`` (a
+    :class:`pulsecl.signal.analysis.Confidence` or a level) is ``"low"``, when fewer than
+    ``min_intervals`` intervals are normal, or when fewer than ``min_share`` of them are;
+    each window of ``window_s`` every ``step_s`` seconds passes the same gate on its own
+    intervals.  A pulse without beats (constant, too short, no heart rate) gives no beats
+    and the reason.  Never raises for a bad pulse: HRV is an extra to the heart rate.
+    Shape: ``(T,)``.
+    """
+    fs = check_fs(fs)
+    hr_hz = hr_bpm / 60.0 if hr_bpm is not None and math.isfinite(hr_bpm) and hr_bpm > 0 else None
+    band = beat_band(hr_hz, fs)
+    empty = np.zeros(0)
+
+    def none(reason: str) -> Beats:
+        return Beats(empty, empty, np.zeros(0, dtype=bool), None, reason, [], float(window_s), float(step_s), band,
+                     fiducial)
+
+    if hr_bpm is not None and not (math.isfinite(hr_bpm) and hr_bpm > 0):
+        return none("the pulse has no heart rate")
+    x = np.asarray(pulse, dtype=np.float64)
+    if x.ndim != 1 or x.size < 2 or not np.all(np.isfinite(x)) or float(np.std(x)) < 1e-12:
+        return none("the pulse is constant or not a finite signal: it has no beats")
+    try:
+        beats = detect_beats(x, fs, band, hr_hz=hr_hz, fiducial=fiducial)
+    except SignalError as exc:
+        return none(f"no beats: {exc}")
+    ibi = np.diff(beats)
+    normal = normal_intervals(ibi, max_deviation) if ibi.size else np.zeros(0, dtype=bool)
+    reason = _gate(confidence, ibi.size, int(normal.sum()), min_share, min_intervals) if ibi.size else (
+        f"{beats.size} beat(s): too few for an interval")
+    hrv = None
+    if reason is None:
+        hrv = _hrv_or_none(ibi, normal)
+        if hrv is None:
+            reason = "no two successive normal intervals"
+    windows = []
+    duration = x.size / fs
+    if window_s > 0 and step_s > 0:
+        start = 0.0
+        while start + window_s <= duration + 1e-9:
+            end = start + window_s
+            inside = (beats[:-1] >= start) & (beats[1:] < end)  # both beats of the interval
+            n = int(inside.sum())
+            kept = normal & inside
+            why = _gate(confidence, n, int(kept.sum()), min_share, min_intervals) if n else "no beats in the window"
+            h = None
+            if why is None:
+                h = _hrv_or_none(ibi, kept)
+                if h is None:
+                    why = "no two successive normal intervals"
+            windows.append(WindowHRV(start, end, n, float(kept.sum() / n) if n else float("nan"), h, why))
+            start += step_s
+    return Beats(beats, ibi, normal, hrv, reason, windows, float(window_s), float(step_s), band, fiducial)

@@ -531,13 +531,25 @@ class HRV:
     """Time-domain heart-rate variability (Task Force 1996).
 
     ``sdnn_ms``: sample standard deviation of the inter-beat intervals;
-    ``rmssd_ms``: root mean square of successive interval differences.
+    ``rmssd_ms``: root mean square of successive interval differences;
+    ``pnn50_pct``: share of successive differences larger than 50 ms, in percent
+    (NaN where it was not computed).
     """
 
     mean_hr_bpm: float
     sdnn_ms: float
     rmssd_ms: float
     n_intervals: int
+    pnn50_pct: float = float("nan")
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        """Plain numbers for JSON (None for non-finite ones)."""
+        def num(v: float, digits: int) -> float | None:
+            return round(float(v), digits) if math.isfinite(float(v)) else None
+
+        return {"mean_hr_bpm": num(self.mean_hr_bpm, 2), "sdnn_ms": num(self.sdnn_ms, 1),
+                "rmssd_ms": num(self.rmssd_ms, 1), "pnn50_pct": num(self.pnn50_pct, 1),
+                "n_intervals": int(self.n_intervals)}
 
 
 def hrv(ibi_s: Any) -> HRV:
@@ -557,4 +569,5 @@ def hrv(ibi_s: Any) -> HRV:
         sdnn_ms=1000.0 * float(np.std(ibi, ddof=1)),
         rmssd_ms=1000.0 * float(np.sqrt(np.mean(np.diff(ibi) ** 2))),
         n_intervals=int(ibi.size),
+        pnn50_pct=100.0 * float(np.mean(np.abs(np.diff(ibi)) > 0.05)),
     )
