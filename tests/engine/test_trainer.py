@@ -823,3 +823,18 @@ def test_snapshots_are_saved_when_the_training_time_passes_them(tiny_dataset, tm
     assert sum("snapshot after" in line for line in lines) == 2
     with pytest.raises(pulsecl.ConfigError, match="train.snapshots_s"):
         load_config(None, ["train.snapshots_s=[0]"])
+
+
+def test_an_epoch_that_scores_better_but_makes_a_stronger_still_face_rhythm_does_not_replace_the_start(
+        tiny_dataset, tmp_path, start_run, monkeypatch):
+    from pulsecl.engine.probe import ProbeResult
+    from pulsecl.engine.trainer import START_STILL_TOLERANCE_DB, Trainer
+
+    scores = iter([0.50, 0.30, 0.20])  # both epochs score better than the start ...
+    stills = iter([-3.0, -3.0 + START_STILL_TOLERANCE_DB + 0.1, -3.0 + START_STILL_TOLERANCE_DB])  # ... the first drifts
+    monkeypatch.setattr(Trainer, "_score", lambda self: ("ipr", next(scores), {}))
+    monkeypatch.setattr(Trainer, "_probe", lambda self: ProbeResult(0.1, 0.1, 0.0, 4, 20.0, 25.0, next(stills)))
+    run = tmp_path / "tuned"
+    train(load_config(None, [*TUNE, f"train.init='{start_run}'"]), tiny_dataset, run, progress=False, log=None)
+    epochs = list(csv.DictReader(open(run / "epochs.csv")))
+    assert [e["best"] for e in epochs] == ["False", "True"]  # the drifting epoch is passed over

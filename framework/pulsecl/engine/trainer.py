@@ -59,7 +59,11 @@ from pulsecl.engine.step import (
 )
 from pulsecl.plugins import get_plugin_manager
 
-__all__ = ["TrainingModule", "Trainer", "TrainResult", "train"]
+__all__ = ["START_STILL_TOLERANCE_DB", "TrainingModule", "Trainer", "TrainResult", "train"]
+
+#: With --init, an epoch whose output for a still face stands more than this (dB) above the
+#: start's never replaces the start as best.pt.
+START_STILL_TOLERANCE_DB = 0.5
 
 
 def band_hz(config: Config) -> tuple[float, float]:
@@ -260,6 +264,8 @@ class Trainer:
                 "best": self.best,
                 "best_epoch": self.best_epoch,
                 "start_kept": self.start_kept,
+                "start_still_db": (float(self.start_probe.still_db) if getattr(self, "start_probe", None) is not None
+                                   else None),
                 "plugins": _plugin_states(self.pm),
                 "config_hash": config_hash(cfg),
                 "elapsed_s": self._elapsed(),  # training time so far: a resumed budget goes on from here
@@ -287,6 +293,10 @@ class Trainer:
         self.best_epoch = int(state.get("best_epoch", 0))
         self.start_kept = bool(state.get("start_kept", False))
         self.init_label = self.config.train.init
+        if state.get("start_still_db") is not None:
+            from pulsecl.engine.probe import ProbeResult
+
+            self.start_probe = ProbeResult(float("nan"), float("nan"), float("nan"), 0, still_db=float(state["start_still_db"]))
         self.probe_row = dict(data.get("probe") or {})
         _restore_plugin_states(self.pm, state.get("plugins", {}))
         truncate_csv(self.run_dir / "log.csv", self.step)
@@ -469,10 +479,22 @@ class Trainer:
         self.init_label = name or str(checkpoint_file(path))
         return {"backbone": start.net.backbone.state_dict(), "sampler": start.net.sampler.state_dict()}
 
+    def _worse_than_start(self, probe: Any) -> bool:
+        """With ``--init``: the probe says this epoch is worse than the start: its output
+        for a still face stands more than :data:`START_STILL_TOLERANCE_DB` higher than the
+        start's (a rhythm of its own growing: on 2 subjects' videos it grew from -2.5 to
+        -0.8 dB while IPR improved, and the heart rates got worse; docs/measurements.md,
+        "Learning on real faces")."""
+        start = getattr(self, "start_probe", None)
+        if start is None or not (np.isfinite(start.still_db) and np.isfinite(probe.still_db)):
+            return False
+        return bool(probe.still_db > start.still_db + START_STILL_TOLERANCE_DB)
+
     def _start_as_best(self) -> None:
         """Measure the starting model (``--init``) by the unlabelled criteria and the
         collapse probe, and keep it as ``best.pt`` (epoch 0) unless it is collapsed: an
-        epoch replaces it only by scoring better and not collapsing."""
+        epoch replaces it only by scoring better, not collapsing, and making no stronger
+        rhythm of a still face than the start (:meth:`_worse_than_start`)."""
         name, score, _ = self._score()
         probe = self._probe()
         self.probe_row = probe.as_row()
@@ -481,6 +503,7 @@ class Trainer:
             self.log(f"start {self.init_label}: {state}; it looks collapsed, so the first sound epoch becomes best.pt")
             return
         self.best, self.best_epoch, self.start_kept = score, 0, True
+        self.start_probe = probe
         self._save("best.pt", train_state=False)
         self.log(f"start {self.init_label}: {state}; best.pt holds it until an epoch does better")
 
@@ -496,6 +519,7 @@ class Trainer:
         self._elapsed_before, self._t_start = 0.0, time.perf_counter()
         self.best_epoch = 0  # 0 = no best.pt yet (or, with start_kept, the --init start)
         self.start_kept = False
+        self.start_probe = None  # the --init start's probe
         self.probe_row: dict[str, Any] = {}
         self._warned_collapse = False
         if self.resume:
@@ -591,8 +615,9 @@ class Trainer:
         parts = {k: distributed.all_reduce_mean(v, self.dist) for k, v in parts.items()}
         probe = self._probe()  # the same fixed clips on every rank: no reduction needed
         self.probe_row = probe.as_row()
-        # without labels, a collapsed model is never chosen, however good its score looks
-        eligible = not probe.collapsed or (self.supervised and bool(self.val_videos))
+        # without labels, a collapsed model is never chosen, however good its score looks,
+        # nor (with --init) one that makes a stronger rhythm of a still face than the start
+        eligible = (not probe.collapsed and not self._worse_than_start(probe)) or (self.supervised and bool(self.val_videos))
         improved = eligible and score < self.best
         if improved:
             self.best = score
