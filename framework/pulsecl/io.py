@@ -210,6 +210,16 @@ def _flag_for(path: str | os.PathLike[str]) -> str:
     return best[1] if best else DEFAULT_FLAG
 
 
+def _temp_beside(path: Path) -> tuple[int, str]:
+    """``(fd, name)`` of a new temporary file in ``path``'s folder (made if missing), named
+    after ``path`` (:func:`temp_prefix`); a StorageError naming ``path`` if it cannot be."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise storage_error(path, exc) from None
+
+
 def storage_error(path: str | os.PathLike[str], exc: OSError):
     """The one-line :class:`~pulsecl.errors.StorageError` for ``exc`` raised while
     writing ``path`` (naming the flag that chose it, see :func:`output_flags`)."""
@@ -238,11 +248,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
     :class:`~pulsecl.errors.StorageError` naming ``path``.
     """
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise storage_error(path, exc) from None
+    fd, tmp = _temp_beside(path)
     ours = False  # True while an OSError comes from our own calls, not the caller's
     try:
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
@@ -358,11 +364,7 @@ def check_room(path: str | os.PathLike[str], nbytes: int) -> None:
     full disk or quota is then a :class:`~pulsecl.errors.StorageError` naming ``path``
     before the work, not after it."""
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise storage_error(path, exc) from None
+    fd, tmp = _temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             block = bytes(min(int(nbytes), 1 << 20))

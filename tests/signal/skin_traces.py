@@ -95,3 +95,14 @@ def skin_trace(
     rgb = intensity[:, None] * (specular[:, None] * np.ones(3)[None, :] + diffuse)
     rgb = rgb + sensor_noise * rng.standard_normal((n, 3))
     return Trace(rgb=rgb, pulse=p, fs=float(fs), hr_bpm=float(hr_bpm))
+
+
+def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Unit-variance noise of ``n`` samples whose power falls as 1/f (its spectrum's
+    amplitude as 1/sqrt(f)): the slow drift and low-frequency noise of real traces."""
+    f = np.fft.rfftfreq(n)
+    spec = rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)
+    spec[1:] /= np.sqrt(f[1:])
+    spec[0] = 0
+    x = np.fft.irfft(spec, n)
+    return x / x.std()

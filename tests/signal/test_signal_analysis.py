@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from skin_traces import pink_noise
 
 from pulsecl.signal.analysis import (
     AGREE_HIGH,
@@ -21,15 +22,6 @@ BAND = (40 / 60, 240 / 60)
 
 def _t(seconds: float, fs: float = FS) -> np.ndarray:
     return np.arange(int(round(seconds * fs))) / fs
-
-
-def _pink(n: int, rng: np.random.Generator) -> np.ndarray:
-    f = np.fft.rfftfreq(n)
-    spec = rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)
-    spec[1:] /= np.sqrt(f[1:])
-    spec[0] = 0
-    x = np.fft.irfft(spec, n)
-    return x / x.std()
 
 
 @pytest.mark.parametrize("peak, floor, agreement, segments, level", [
@@ -59,7 +51,7 @@ def test_noise_is_never_more_than_low(seconds, kind):
     for seed in range(6):
         rng = np.random.default_rng(seed)
         n = int(seconds * FS)
-        x = rng.standard_normal(n) if kind == "white" else _pink(n, rng)
+        x = rng.standard_normal(n) if kind == "white" else pink_noise(n, rng)
         c = analyse(x, FS, BAND).confidence
         assert c.level == "low", (seed, c)
         assert "noise" in c.reason

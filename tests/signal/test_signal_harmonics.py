@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from skin_traces import pink_noise
 
 from pulsecl.signal.analysis import Harmonic, analyse
 from pulsecl.synthetic.physiology import PhysiologyParams, simulate
@@ -17,15 +18,6 @@ def _pulse(hr: float, fs: float, seconds: float, depth: float, delay: float, see
     t = np.arange(int(seconds * fs)) / fs
     ph = simulate(t, PhysiologyParams(hr_bpm=hr, hr_drift_bpm=1.0, notch_depth=depth, diastole_delay=delay), rng)
     return ph.ppg + noise * rng.standard_normal(t.size), float(np.median(ph.hr_bpm))
-
-
-def _pink(n: int, rng: np.random.Generator) -> np.ndarray:
-    f = np.fft.rfftfreq(n)
-    spec = rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)
-    spec[1:] /= np.sqrt(f[1:])
-    spec[0] = 0
-    x = np.fft.irfft(spec, n)
-    return x / x.std()
 
 
 def test_the_issue_case_57_7_bpm_at_25_fps():
@@ -53,7 +45,7 @@ def test_a_pronounced_dicrotic_wave_is_read_at_the_beat(fs, hr, seconds):
 def test_a_true_high_rate_is_not_halved(fs, hr, seconds):
     rng = np.random.default_rng(int(hr + fs + seconds))
     x, true = _pulse(hr, fs, seconds, depth=0.4, delay=0.22, seed=int(hr + fs * 3 + seconds), noise=0.5)
-    x = x + 0.5 * _pink(x.size, rng)
+    x = x + 0.5 * pink_noise(x.size, rng)
     a = analyse(x, fs, BAND)
     assert abs(a.hr_bpm - true) < 5.0, a.harmonic
     assert not a.harmonic.moved

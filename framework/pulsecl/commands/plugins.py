@@ -23,35 +23,14 @@ def run(args: argparse.Namespace) -> int:
     from pulsecl.plugins import get_plugin_manager
 
     pm = get_plugin_manager()
-    rows = []
-    for name, info in sorted(pm.info.items(), key=lambda kv: (not kv[1].builtin, kv[0])):
-        rows.append(
-            {
-                "name": name,
-                "distribution": info.distribution,
-                "version": info.version,
-                "entry_point": info.entry_point,
-                "builtin": info.builtin,
-                "hooks": info.hooks,
-                "components": pm.plugin_components(name),
-                "broken": False,
-                "error": None,
-            }
-        )
-    for name, info in sorted(pm.broken.items(), key=lambda kv: (not kv[1].builtin, kv[0])):
-        rows.append(
-            {
-                "name": name,
-                "distribution": info.distribution,
-                "version": info.version,
-                "entry_point": info.entry_point,
-                "builtin": info.builtin,
-                "hooks": [],
-                "components": {},
-                "broken": True,
-                "error": info.error,
-            }
-        )
+    def row(name: str, info, components: dict, broken: bool, error) -> dict:
+        return {"name": name, "distribution": info.distribution, "version": info.version,
+                "entry_point": info.entry_point, "builtin": info.builtin, "hooks": [] if broken else info.hooks,
+                "components": components, "broken": broken, "error": error}
+
+    order = lambda kv: (not kv[1].builtin, kv[0])  # noqa: E731 - built-ins first, then by name
+    rows = [row(name, info, pm.plugin_components(name), False, None) for name, info in sorted(pm.info.items(), key=order)]
+    rows += [row(name, info, {}, True, info.error) for name, info in sorted(pm.broken.items(), key=order)]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
