@@ -838,3 +838,18 @@ def test_an_epoch_that_scores_better_but_makes_a_stronger_still_face_rhythm_does
     train(load_config(None, [*TUNE, f"train.init='{start_run}'"]), tiny_dataset, run, progress=False, log=None)
     epochs = list(csv.DictReader(open(run / "epochs.csv")))
     assert [e["best"] for e in epochs] == ["False", "True"]  # the drifting epoch is passed over
+
+
+def test_an_epoch_that_draws_the_faces_rates_together_does_not_replace_the_start(
+        tiny_dataset, tmp_path, start_run, monkeypatch):
+    from pulsecl.engine.probe import ProbeResult
+    from pulsecl.engine.trainer import Trainer
+
+    scores = iter([0.50, 0.30, 0.20])
+    spreads = iter([26.0, 0.4, 14.0])  # the start's rates spread 26 bpm; epoch 1 gives both faces one rate
+    monkeypatch.setattr(Trainer, "_score", lambda self: ("ipr", next(scores), {}))
+    monkeypatch.setattr(Trainer, "_probe", lambda self: ProbeResult(0.1, 0.1, 0.0, 2, next(spreads), 5.0, -6.0))
+    run = tmp_path / "tuned"
+    train(load_config(None, [*TUNE, f"train.init='{start_run}'"]), tiny_dataset, run, progress=False, log=None)
+    epochs = list(csv.DictReader(open(run / "epochs.csv")))
+    assert [e["best"] for e in epochs] == ["False", "True"]
