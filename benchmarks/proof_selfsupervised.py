@@ -95,7 +95,7 @@ def run(args) -> dict:
 
     from pulsecl.config import load_config
     from pulsecl.engine.clips import load_videos
-    from pulsecl.engine.evaluate import classical_pulse, evaluate_videos, model_pulse
+    from pulsecl.engine.evaluate import classical_config, classical_pulse, evaluate_videos, model_pulse
     from pulsecl.engine.trainer import train
     from pulsecl.models import load_model
 
@@ -106,9 +106,11 @@ def run(args) -> dict:
     test_cfg = load_config(None, ["data.exclude=[]"])
     test_sets = {name: load_videos(test_cfg, paths[name], labels=True, progress=False) for name in ("still", "motion")}
 
+    trace_cfg = classical_config(test_cfg)  # a classical method reads its own crops, as predict does
+    trace_sets = {name: load_videos(trace_cfg, paths[name], labels=True, progress=False) for name in ("still", "motion")}
     for method in ("pos", "chrom"):
-        for name, videos in test_sets.items():
-            r = evaluate_videos(videos, test_cfg, method, lambda v, m=method: classical_pulse(m, v))
+        for name, videos in trace_sets.items():
+            r = evaluate_videos(videos, trace_cfg, method, lambda v, m=method: classical_pulse(m, v, config=trace_cfg))
             results.setdefault(method.upper(), {})[name] = r.metrics
 
     chosen = recipes(args.budget)

@@ -91,7 +91,7 @@ def main() -> int:
     from pulsecl.config import load_config
     from pulsecl.engine.checkpoint import load_checkpoint, save_checkpoint
     from pulsecl.engine.clips import load_videos
-    from pulsecl.engine.evaluate import classical_pulse, evaluate_videos, model_pulse
+    from pulsecl.engine.evaluate import classical_config, classical_pulse, evaluate_videos, model_pulse
     from pulsecl.engine.trainer import train
     from pulsecl.models import PRETRAINED_DIR, load_model
 
@@ -136,9 +136,12 @@ def main() -> int:
     for name in ("still", "motion", "realistic"):
         test_cfg = patch_cfg if name == "realistic" else synth_cfg
         test = load_videos(test_cfg, paths[name], labels=True)
-        for label, fn in (("model", lambda v: model_pulse(model, v, test_cfg)),
-                          ("POS", lambda v: classical_pulse("pos", v)), ("CHROM", lambda v: classical_pulse("chrom", v))):
-            m = evaluate_videos(test, test_cfg, label, fn).metrics
+        trace_cfg = classical_config(test_cfg)  # a classical method reads its own crops, as predict does
+        traces = load_videos(trace_cfg, paths[name], labels=True)
+        for label, fn, vids, cfg in (("model", lambda v: model_pulse(model, v, test_cfg), test, test_cfg),
+                                     ("POS", lambda v: classical_pulse("pos", v, config=trace_cfg), traces, trace_cfg),
+                                     ("CHROM", lambda v: classical_pulse("chrom", v, config=trace_cfg), traces, trace_cfg)):
+            m = evaluate_videos(vids, cfg, label, fn).metrics
             results.setdefault(name, {})[label] = m
             print(f"| {name} | {label} | {m['mae']:.2f} | {m['rmse']:.2f} | {m['pearson']:.2f} | "
                   f"{100 * m['within_5bpm']:.0f}% |", flush=True)
