@@ -20,8 +20,9 @@ scratch), ``default+synthetic`` (the same with ``--synthetic N`` synthetic subje
 each fold's training videos), ``paper`` (the paper's preset at its own size), ``init`` (the
 small default started from ``pulsecl-small``), ``variance`` (the default plus SiNC's
 variance loss), ``stillness`` (the default plus still faces and the ``stillness`` loss: no
-rhythm without a pulse), ``init+stillness``, ``adapt`` (``init`` on the held-out subjects'
-own videos).
+rhythm without a pulse), ``init+stillness``, ``landmarks`` (the default on the crops of the
+face-landmark skin region, zero outside it, that make POS work on these videos), ``adapt``
+(``init`` on the held-out subjects' own videos).
 
 Timing: each run's budget is wall-clock training time on this machine; run one at a time
 and nothing else heavy beside it, or the runs get fewer steps (the steps are reported).
@@ -54,6 +55,7 @@ RECIPES = {
     "adapt": [],
     "stillness": ["views.still_fraction=0.25",
                   "loss.weights={mvtl = 1.0, bandwidth = 1.0, sparsity = 1.0, invariance = 1.0, stillness = 1.0}"],
+    "landmarks": ["preprocess.roi='landmarks'"],
     "init+stillness": ["views.still_fraction=0.25",
                        "loss.weights={mvtl = 1.0, bandwidth = 1.0, sparsity = 1.0, invariance = 1.0, stillness = 1.0}"],
 }
