@@ -141,10 +141,6 @@ class ViewsConfig:
     # invariance loss (one more backbone pass; motion on the negatives or the anchor, and a
     # half-size copy, were measured and dropped: docs/measurements.md, "Stop 20", "Stop 26")
     augment_fraction: float = 1.0
-    # still faces (a clip's middle frame repeated, with pixel noise) made from this share of
-    # the batch, for the stillness loss: the model must not make a rhythm without a pulse
-    # (0 = none; docs/measurements.md, "Learning on real faces")
-    still_fraction: float = 0.0
 
 
 @dataclass
@@ -477,11 +473,6 @@ def validate(config: Config) -> None:
         )
     if config.data.sampling not in ("uniform", "subjects"):
         raise ConfigError(f"data.sampling = '{config.data.sampling}': use 'uniform' or 'subjects'")
-    if not 0.0 <= config.views.still_fraction <= 1.0:
-        raise ConfigError(
-            f"views.still_fraction = {config.views.still_fraction}: give the share of the batch that gets a "
-            "still face, in [0, 1] (0 = none)"
-        )
     if not 0.0 < config.views.augment_fraction <= 1.0:
         raise ConfigError(
             f"views.augment_fraction = {config.views.augment_fraction}: give the share of the batch "

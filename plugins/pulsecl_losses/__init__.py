@@ -10,7 +10,6 @@ ipr            irrelevant power ratio (Gideon & Stent 21)           pulsecl_loss
 bandwidth      SiNC power outside the band (Speth et al. 23)       pulsecl_losses.spectral_priors
 sparsity       SiNC power away from the peak                        pulsecl_losses.spectral_priors
 variance       SiNC batch spectrum vs uniform (squared EMD)         pulsecl_losses.spectral_priors
-stillness      no in-band peak in a still face's signal             pulsecl_losses.spectral_priors
 invariance     1 - Pearson r, augmented clip's signal vs the clip's  pulsecl_losses.consistency
 decorrelation  mean r^2 between clips of different videos           pulsecl_losses.consistency
 neg_mcc        -max cross-correlation vs a reference pulse          pulsecl_losses.supervised
@@ -26,8 +25,6 @@ of keys it reads (optionally ``optional``, keys it uses when present).  The keys
   three branches of the proxy task (:mod:`pulsecl_views`);
 * ``"augmented"``: (B, T) the signal of the anchor clip after the ``augment`` view
   generator (:mod:`pulsecl_views.augment`), time-aligned with ``"signal"``;
-* ``"still"``: (B', T) the signal of still faces made from the first B' anchor clips (the
-  middle frame repeated, with pixel noise; ``views.still_fraction``);
 * ``"fs"``: (B,) frame rate of every sample, Hz;
 * ``"signal"``: (B, T) the prediction (the anchor signal in contrastive training);
 * ``"target"``: (B, T) reference pulse, same sampling as ``"signal"`` (supervised; in
@@ -50,7 +47,6 @@ _LOSSES = {
     "bandwidth": ("pulsecl_losses.spectral_priors:Bandwidth", "SiNC bandwidth: power outside the band"),
     "sparsity": ("pulsecl_losses.spectral_priors:Sparsity", "SiNC sparsity: in-band power away from the peak"),
     "variance": ("pulsecl_losses.spectral_priors:Variance", "SiNC variance: batch-mean spectrum vs uniform"),
-    "stillness": ("pulsecl_losses.spectral_priors:Stillness", "share of a still face's in-band power at its peak (no rhythm without a pulse)"),
     "invariance": ("pulsecl_losses.consistency:Invariance", "1 - Pearson r between the augmented clip's signal and the clip's"),
     "decorrelation": ("pulsecl_losses.consistency:Decorrelation", "mean squared Pearson r between the signals of clips of different videos (anti-collapse)"),
     "neg_mcc": ("pulsecl_losses.supervised:NegMCC", "negative maximum cross-correlation with a reference pulse"),

@@ -39,7 +39,7 @@ from pulsecl.nn.spectral import (
     resample_spectrum,
 )
 
-__all__ = ["IPR", "Bandwidth", "Sparsity", "Stillness", "Variance"]
+__all__ = ["IPR", "Bandwidth", "Sparsity", "Variance"]
 
 
 def _signal(inputs: dict[str, torch.Tensor], name: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -183,49 +183,3 @@ class Variance(nn.Module):
         mean = on_grid.mean(dim=0)  # (G,), sums to 1
         uniform = torch.full_like(mean, 1.0 / mean.numel())
         return (mean.cumsum(0) - uniform.cumsum(0)).square().mean()
-
-
-class Stillness(nn.Module):
-    """The pulse must come from the face, not from the model: on a *still face* (the
-    middle frame of a clip, repeated, with pixel noise; ``"still"`` (B', T), made by the
-    trainer with ``views.still_fraction``) the signal's in-band spectrum should hold no
-    peak.  The loss is the share of in-band power within ``width_bpm`` of the in-band peak
-    (1 - SiNC's sparsity term), averaged over the still clips: the sparsity prior rewards
-    a peak on the real clips, this one penalises it where there is no pulse to find.
-
-    Why: trained without labels on real compressed faces, the small default learnt to
-    make a ~60-bpm rhythm out of pixel noise (a still face's output stood 17-29 dB over its
-    spectrum's median, the noise floor is about 13) and read every face at 51-70 bpm;
-    docs/measurements.md, "Learning on real faces".
-
-    Args:
-        band_bpm: ``(low, high)``, bpm.
-        pad_factor: zero-padding of the FFT (>= 1).
-        width_bpm: half-width around the peak that counts as the peak, bpm.
-
-    Inputs: ``still`` (B', T), ``fs`` (B,) (the first B' rates are the still clips').
-    """
-
-    requires = ("still", "fs")
-
-    def __init__(self, band_bpm: Sequence[float] = (40.0, 250.0), pad_factor: float = 1.0, width_bpm: float = 6.0):
-        super().__init__()
-        if not float(width_bpm) >= 0:
-            raise ConfigError(f"stillness width_bpm = {width_bpm!r}: must be >= 0")
-        self.band = band_hz(band_bpm)
-        self.pad_factor = _pad(pad_factor, "stillness")
-        self.width = float(width_bpm) / 60.0
-
-    def forward(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
-        y = inputs["still"]
-        if y.dim() != 2 or y.shape[-1] < 2:
-            raise SignalError(f"stillness: 'still' must be (B', T) with T >= 2, got {tuple(y.shape)}")
-        fs = inputs["fs"]
-        if torch.is_tensor(fs) and fs.dim() == 1:
-            fs = fs[: y.shape[0]]  # the still faces are made from the first B' clips
-        fs = as_fs(fs, y.shape[0], device=y.device, dtype=y.dtype)
-        spec = band_spectrum(y, fs, self.band, self.pad_factor)  # power (B', F), sums to 1
-        peak = spec.power.argmax(dim=-1, keepdim=True)
-        f_peak = spec.freqs.gather(1, peak)
-        near = ((spec.freqs - f_peak).abs() <= self.width).to(spec.power.dtype)
-        return (spec.power * near).sum(-1).mean()

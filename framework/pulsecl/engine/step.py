@@ -15,10 +15,7 @@ from pulsecl.config import Config
 from pulsecl.errors import ConfigError
 from pulsecl.plugins import get_plugin_manager
 
-__all__ = [
-    "STILL_NOISE", "TrainingModule", "build_losses", "build_view", "check_augment", "check_pseudo_labels", "check_still",
-    "extra_negatives", "still_faces",
-]
+__all__ = ["TrainingModule", "build_losses", "build_view", "check_augment", "check_pseudo_labels", "extra_negatives"]
 
 
 class TrainingModule(nn.Module):
@@ -32,10 +29,6 @@ class TrainingModule(nn.Module):
     ``x`` may be longer than the anchor: with ``clip_frames = T`` set and a proxy that
     ``uses_context`` (equal-length negatives), ``x`` holds ``proxy.context_frames(T)``
     frames, the anchor is its first T frames and the negatives are cut from all of it.
-
-    With ``still_fraction`` f > 0 it also runs them on still faces made from the first
-    ``ceil(f * B)`` anchor clips (:func:`still_faces`: each clip's middle frame, repeated,
-    with pixel noise) and returns ``still`` (B'', T), for the ``stillness`` loss.
 
     With an ``augment`` view generator it runs the sampler and backbone on ``augment(x)``
     for the first ``ceil(augment_fraction * B)`` anchors and returns ``augmented`` (B', T)
@@ -52,7 +45,6 @@ class TrainingModule(nn.Module):
         windows=None,
         augment=None,
         augment_fraction: float = 1.0,
-        still_fraction: float = 0.0,
     ):
         super().__init__()
         self.backbone = backbone
@@ -61,7 +53,6 @@ class TrainingModule(nn.Module):
         self.windows = windows
         self.augment = augment
         self.augment_fraction = float(augment_fraction)
-        self.still_fraction = float(still_fraction)
         self.clip_frames: int | None = None  # anchor length T; None = all of x
 
     def forward(self, x: torch.Tensor, fs: torch.Tensor, generator: torch.Generator | None = None) -> dict:
@@ -88,24 +79,7 @@ class TrainingModule(nn.Module):
             out["negative"] = branches["negative"]
         if augmented is not None:
             out["augmented"] = augmented
-        if self.still_fraction > 0:
-            n = max(1, math.ceil(self.still_fraction * x.shape[0]))
-            out["still"] = self.backbone(self.sampler(still_faces(clip[:n], generator)))
         return out
-
-
-#: Pixel noise of a still face (:func:`still_faces`), in the [0, 1] range: 2 grey levels.
-STILL_NOISE = 2.0 / 255.0
-
-
-def still_faces(clip: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Each clip's middle frame, repeated over its length, with Gaussian pixel noise of
-    :data:`STILL_NOISE`: a face that does not pulse, move or change its light.
-    Shape: (B, C, T, H, W) -> (B, C, T, H, W)."""
-    t = clip.shape[2]
-    frame = clip[:, :, t // 2 : t // 2 + 1].expand(-1, -1, t, -1, -1)
-    noise = torch.randn(clip.shape, generator=generator, dtype=clip.dtype).to(clip.device) * STILL_NOISE
-    return (frame + noise).clamp(0.0, 1.0)
 
 
 def build_losses(config: Config):
@@ -189,22 +163,6 @@ def check_augment(config: Config, augment, losses, supervised: bool, proxy=None)
         raise ConfigError(
             f"loss '{readers[0]}' compares the signal of augmented clips, but {why}; remove it "
             "from loss.weights" + ("" if supervised else " or set views.augment = 'motion'")
-        )
-
-
-def check_still(config: Config, losses) -> None:
-    """Still faces cost a backbone pass: make them only when a loss reads them, and a loss
-    that reads them needs them."""
-    readers = [n for n, m in losses.terms.items() if "still" in (getattr(m, "requires", ()) or ())]
-    if config.views.still_fraction > 0 and not readers:
-        raise ConfigError(
-            f"views.still_fraction = {config.views.still_fraction} makes still faces that no loss in [loss] weights "
-            "reads; add stillness = 1.0 to loss.weights or set views.still_fraction = 0"
-        )
-    if readers and not config.views.still_fraction > 0:
-        raise ConfigError(
-            f"loss '{readers[0]}' reads the signal of still faces, but views.still_fraction is 0; set it "
-            "(e.g. 0.25) or remove the loss from loss.weights"
         )
 
 

@@ -55,7 +55,7 @@ from pulsecl.errors import CheckpointError, ConfigError, DataError
 from pulsecl.io import FolderLock, check_room, write_json, write_text
 from pulsecl.engine.runlog import append_csv_rows, drop_orphan_logs, epoch_losses, truncate_csv
 from pulsecl.engine.step import (
-    TrainingModule, build_losses, build_view, check_augment, check_pseudo_labels, check_still, extra_negatives,
+    TrainingModule, build_losses, build_view, check_augment, check_pseudo_labels, extra_negatives,
 )
 from pulsecl.plugins import get_plugin_manager
 
@@ -166,10 +166,8 @@ class Trainer:
         self.losses = build_losses(cfg).to(self.device)
         check_augment(cfg, augment, self.losses, self.supervised, proxy)
         check_pseudo_labels(cfg, self.losses)
-        check_still(cfg, self.losses)
         self.module = TrainingModule(
             backbone, sampler, proxy, windows, augment, augment_fraction=cfg.views.augment_fraction,
-            still_fraction=0.0 if self.supervised else cfg.views.still_fraction,
         ).to(self.device)
         from pulsecl.nn.layout import channels_last_3d, has_conv3d
 
