@@ -2,7 +2,7 @@
 constant answer.  A benchmark: prints figures, asserts nothing.
 
     python benchmarks/real_dev.py --out results/real-dev
-    python benchmarks/real_dev.py --out results/real-dev --checkpoint runs/real/best.pt --model pulsecl-real-small
+    python benchmarks/real_dev.py --out results/real-dev --checkpoint runs/real/best.pt --model pulsecl-small
 
 Runs the suite ``benchmarks/real-dev.toml`` (every classical method; each
 ``--checkpoint``/``--model`` as one more method) through ``pulsecl bench`` (resumable:

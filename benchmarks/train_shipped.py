@@ -1,8 +1,9 @@
 """Train a model pulsecl ships (``pulsecl models``), evaluate it, and install it.
 
 The recipe is the default (``pulsecl config show default``) with the ``--set`` overrides,
-self-supervised: no label is read in training (``pulsecl-real-small`` adds POS
-pseudo-labels, its card has the command).  The training videos:
+self-supervised: no label is read in training (``--set data.pseudo_labels='pos'`` adds POS
+pseudo-labels; the model once shipped so, ``pulsecl-real-small``, was removed: it answered
+about 70 bpm for every real face).  The training videos:
 
 * synthetic faces rendered here (``pulsecl.synthetic.generate``): ``--n-synthetic``
   30-s clips at 320x240, half with the default nuisances plus periodic head motion and

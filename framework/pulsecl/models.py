@@ -6,7 +6,7 @@ ready for inference.
     from pulsecl.models import load_model, list_models
 
     model = load_model("runs/small/best.pt")     # a checkpoint file or a run folder
-    model = load_model("pulsecl-real-small")      # a model shipped with pulsecl
+    model = load_model("pulsecl-small")           # a model shipped with pulsecl
     model.net(x)                                  # (B, 3, T, H, W) in [0, 1] -> (B, T)
     model.fs, model.clip_frames, model.window_frames(15.0), model.config
 

@@ -7,7 +7,7 @@
     result = pulsecl.predict("face.mp4")                      # POS on the face crops
     result = pulsecl.predict(frames, fs=30, method="chrom")   # (T, H, W, 3) uint8 RGB
     result = pulsecl.predict("face.mp4", checkpoint="run/best.pt")
-    result = pulsecl.predict("face.mp4", model="pulsecl-real-small")   # a shipped model
+    result = pulsecl.predict("face.mp4", model="pulsecl-small")        # a shipped model
     result.hr_bpm, result.window_hr_bpm, result.window_snr_db
     result.write("out/")                                      # CSVs, JSON, PNG
 
