@@ -21,7 +21,9 @@ each fold's training videos), ``paper`` (the paper's preset at its own size), ``
 small default started from ``pulsecl-small``), ``variance`` (the default plus SiNC's
 variance loss), ``landmarks`` (the default on the crops of the face-landmark skin region, zero
 outside it, that make POS work on these videos), ``adapt`` (``init`` on the held-out subjects'
-own videos).  (``stillness``, still faces with a loss against in-band power, was tried and
+own videos), ``pseudo-labels`` (the preset: each training video's own POS pulse as a
+NegPearson target, on the landmark crops, where POS reads these faces; no reference is read).
+(``stillness``, still faces with a loss against in-band power, was tried and
 dropped: docs/measurements.md, "Learning on real faces".)
 
 Timing: each run's budget is wall-clock training time on this machine; run one at a time
@@ -54,6 +56,7 @@ RECIPES = {
     "variance": ["loss.weights={mvtl = 1.0, bandwidth = 1.0, sparsity = 1.0, invariance = 1.0, variance = 1.0}"],
     "adapt": [],
     "landmarks": ["preprocess.roi='landmarks'"],
+    "pseudo-labels": ["preprocess.roi='landmarks'"],
 }
 SNAPSHOTS_S = (120, 300, 600, 1200)
 
@@ -82,7 +85,8 @@ def train_run(out: Path, recipe: str, fold: int, data: Path, budget: float, extr
     run = out / "runs" / f"{recipe}-f{fold}"
     if (run / "last.pt").is_file():
         return run
-    cmd = [sys.executable, "-m", "pulsecl", "train", *(["paper"] if recipe == "paper" else []), "--data", str(data),
+    preset = {"paper": "paper", "pseudo-labels": "pseudo-labels"}.get(recipe)
+    cmd = [sys.executable, "-m", "pulsecl", "train", *([preset] if preset else []), "--data", str(data),
            "--out", str(run), "--no-progress",
            "--set", "data.exclude=[]", "--set", f"train.time_budget_s={budget}", "--set", "train.epochs=100000",
            "--set", f"data.cache={out / 'cache'}",
