@@ -176,7 +176,10 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | mps
     amp: bool = True  # mixed precision (GPU only)
     channels_last: bool = True  # 3-D conv weights and clips in channels-last memory layout (faster on CPU)
-    keep_memory: bool = False  # CPU, Linux: malloc keeps freed memory; 1.3-1.7x clips/s, up to 1.5x peak RSS
+    # CPU, Linux: malloc keeps freed memory (1.3-1.7x clips/s, up to 1.5x peak RSS).  "auto":
+    # on for clips of at most twice the small default's volume (batch x frames x size^2),
+    # where it costs well under 1 GB; true | false force it
+    keep_memory: bool | str = "auto"
     time_budget_s: float = 0.0  # stop training after this many seconds (0 = no limit)
     # after this many seconds of training each, save the weights as snapshot-<s>s.pt (for
     # accuracy against CPU time: benchmarks/ubfc_train.py); [] = none
@@ -470,6 +473,10 @@ def validate(config: Config) -> None:
     if config.train.mode not in ("contrastive", "supervised"):
         raise ConfigError(
             f"train.mode = '{config.train.mode}': use 'contrastive' or 'supervised'"
+        )
+    if isinstance(config.train.keep_memory, str) and config.train.keep_memory != "auto":
+        raise ConfigError(
+            f"train.keep_memory = '{config.train.keep_memory}': use true, false or 'auto'"
         )
     if config.data.sampling not in ("uniform", "subjects"):
         raise ConfigError(f"data.sampling = '{config.data.sampling}': use 'uniform' or 'subjects'")

@@ -665,18 +665,47 @@ def test_channels_last_layout_of_the_conv_weights(tmp_path, on):
     assert conv.is_contiguous() is not on
 
 
-@pytest.mark.parametrize("on", [True, False])
-def test_keep_memory_asks_malloc_to_keep_freed_memory_only_when_set(tmp_path, monkeypatch, on):
+@pytest.mark.parametrize(
+    "setting, extra, on",
+    [
+        ("true", [], True),
+        ("false", [], False),
+        ("'auto'", [], True),  # the tiny clips: far under the small default's volume
+        # the paper's size (batch 4 x 300 frames x 64^2, 4.7x the small default): off
+        ("'auto'", ["train.batch_size=4", "data.clip_frames=300", "preprocess.size=64"], False),
+        ("true", ["train.batch_size=4", "data.clip_frames=300", "preprocess.size=64"], True),
+    ],
+)
+def test_keep_memory_asks_malloc_to_keep_freed_memory_when_set_or_clips_are_small(
+    tmp_path, monkeypatch, setting, extra, on
+):
     import pulsecl.engine.trainer as trainer_module
 
     calls = []
     monkeypatch.setattr(trainer_module, "keep_freed_memory", lambda: calls.append(1) or True)
     trainer = trainer_module.Trainer(
-        load_config(None, [*TINY, f"train.keep_memory={str(on).lower()}"]), None, tmp_path / "r", log=None
+        load_config(None, [*TINY, *extra, f"train.keep_memory={setting}"]), None, tmp_path / "r", log=None
     )
     trainer._build()
     assert trainer.keeps_memory is on
     assert len(calls) == (1 if on else 0)
+
+
+def test_keep_memory_auto_covers_up_to_twice_the_small_default():
+    from pulsecl.engine.device import keeps_memory_by_default
+
+    assert keeps_memory_by_default(8, 128, 32)  # the small default
+    assert keeps_memory_by_default(16, 128, 32)  # twice its volume
+    assert not keeps_memory_by_default(17, 128, 32)
+    assert not keeps_memory_by_default(4, 300, 64)  # the paper's size: 18.8 GB peak with it on
+    assert load_config(None, []).train.keep_memory == "auto"
+
+
+def test_keep_memory_rejects_other_words():
+    from pulsecl.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"train.keep_memory = 'maybe': use true, false or 'auto'"):
+        load_config(None, ["train.keep_memory=maybe"])
 
 
 _RSS_AFTER_FREE = r"""

@@ -42,6 +42,22 @@ _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
 _KEEP = ((_M_TRIM_THRESHOLD, 2**31 - 1), (_M_TOP_PAD, 1 << 28), (_M_MMAP_THRESHOLD, 1 << 30))
 
 
+#: The small default's clip volume per step (batch 8 x 128 frames x 32 x 32 pixels).
+SMALL_DEFAULT_VOXELS = 8 * 128 * 32 * 32
+
+
+def keeps_memory_by_default(batch_size: int, clip_frames: int, size: int) -> bool:
+    """What ``train.keep_memory = "auto"`` means: keep freed memory when a step's clips
+    hold at most twice the small default's voxels (batch x frames x size^2).
+
+    Measured (``benchmarks/speed.py --parts allocator``, docs/measurements.md "Stop 23"):
+    the small default's peak RSS 2.6 against 1.8 GB with it on, for 1.70x the clips/s;
+    at the paper's size (4.7x the voxels) 18.8 against 12.4 GB, which a 24 GB machine
+    cannot spare, so larger clips keep malloc's defaults unless asked.
+    """
+    return batch_size * clip_frames * size * size <= 2 * SMALL_DEFAULT_VOXELS
+
+
 def keep_freed_memory() -> bool:
     """Make glibc's malloc keep freed memory for reuse (process-wide; returns whether it took).
 
@@ -58,8 +74,9 @@ def keep_freed_memory() -> bool:
     23"): 1.70x the clips/s of the small default and 1.63x of the paper recipe at the
     same size; 1.27x and 1.50x at the paper's size.  The price is memory: the heap
     fragments, and peak RSS rose 1.4-1.5x (small default 2.6 against 1.8 GB; default
-    recipe at the paper's size 18.8 against 12.4 GB).  So ``train.keep_memory`` is off by
-    default.  The memory is not handed back until the process ends.  Without glibc
+    recipe at the paper's size 18.8 against 12.4 GB).  So ``train.keep_memory = "auto"``
+    (the default) turns it on only for small clips (:func:`keeps_memory_by_default`).
+    The memory is not handed back until the process ends.  Without glibc
     (macOS, Windows, musl) this does nothing and returns False.  It is not undone: glibc
     has no call that restores its adaptive defaults.
     """

@@ -50,7 +50,7 @@ from pulsecl.config import Config, config_hash, config_to_dict, dump_toml
 from pulsecl.engine import distributed
 from pulsecl.engine.checkpoint import load_checkpoint, resolved_options, save_checkpoint
 from pulsecl.engine.clips import ClipSampler, Video, load_videos, pseudo_labelled
-from pulsecl.engine.device import autocast, choose_device, keep_freed_memory
+from pulsecl.engine.device import autocast, choose_device, keep_freed_memory, keeps_memory_by_default
 from pulsecl.errors import CheckpointError, ConfigError, DataError
 from pulsecl.io import FolderLock, check_room, write_json, write_text
 from pulsecl.engine.runlog import append_csv_rows, drop_orphan_logs, epoch_losses, truncate_csv
@@ -151,7 +151,11 @@ class Trainer:
         tcfg = cfg.train
         self.device = choose_device(tcfg.device)
         # glibc hands large freed blocks back at once; each CPU step would fault them in anew
-        self.keeps_memory = bool(tcfg.keep_memory and self.device.type == "cpu" and keep_freed_memory())
+        keep = tcfg.keep_memory
+        if keep == "auto":
+            frames = cfg.data.clip_frames if not cfg.data.clip_s else int(round(cfg.data.clip_s * 30))
+            keep = keeps_memory_by_default(tcfg.batch_size, frames, cfg.preprocess.size)
+        self.keeps_memory = bool(keep and self.device.type == "cpu" and keep_freed_memory())
         self.pm = get_plugin_manager()
         self.supervised = tcfg.mode == "supervised"
         torch.manual_seed(tcfg.seed)
