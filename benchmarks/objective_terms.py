@@ -1,0 +1,88 @@
+"""Which model does the unlabelled objective prefer?  Each term of a training recipe's loss,
+scored for several models on the same fixed batches of the same videos.  A benchmark:
+prints figures, asserts nothing.
+
+    python benchmarks/objective_terms.py --data TRAINING_VIDEOS \\
+        --model pulsecl-small --model supervised=RUN_WITH_LABELS/best.pt --model drift=RUN/last.pt
+
+A model that follows the pulse (one trained *with* labels, scored here without them) should
+get the lowest total; where a model that gives every face its own rhythm gets a lower one,
+the terms say which part of the objective rewards the rhythm (docs/measurements.md,
+"Learning on real faces": on ubfc-dev it was the motion-invariance term).
+
+For every model the batches are the same clips (``--seed``), drawn as training draws them,
+and the loss is computed as a training step computes it (train-mode BatchNorm, the recipe's
+views and augmentation), with no gradient and no weight change.  ``random init`` is the
+recipe's own freshly initialised model.  ``--set`` changes the recipe (for instance
+``--set "views.augment=''"``); a model must share the recipe's architecture and crop size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+import torch
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", required=True, help="folder of (unlabelled) training videos")
+    ap.add_argument("--model", action="append", default=[], metavar="[LABEL=]NAME_OR_CHECKPOINT")
+    ap.add_argument("--batches", type=int, default=12)
+    ap.add_argument("--seed", type=int, default=123)
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="recipe overrides")
+    args = ap.parse_args(argv)
+
+    import tempfile
+
+    from pulsecl.config import load_config
+    from pulsecl.engine.trainer import Trainer
+    from pulsecl.errors import PulseclError
+    from pulsecl.models import load_model
+
+    try:
+        cfg = load_config(None, ["train.keep_memory=false", *args.set])
+        with tempfile.TemporaryDirectory() as tmp:
+            trainer = Trainer(cfg, args.data, tmp, log=None, progress=False)
+            trainer._build()
+            trainer._load_data()
+        net = trainer.module
+        states = {"random init": (net.backbone.state_dict(), net.sampler.state_dict())}
+        states = {k: ({n: t.clone() for n, t in b.items()}, {n: t.clone() for n, t in s.items()})
+                  for k, (b, s) in states.items()}
+        for spec in args.model:
+            label, _, source = spec.rpartition("=")
+            model = load_model(source)
+            states[label or source] = (model.net.backbone.state_dict(), model.net.sampler.state_dict())
+    except PulseclError as e:
+        print(f"objective_terms: {e}", file=sys.stderr)
+        return 2
+
+    print(f"{len(trainer.videos)} videos, {args.batches} batches of {cfg.train.batch_size}; "
+          f"loss weights {cfg.loss.weights}, augmentation {cfg.views.augment or 'none'}")
+    for label, (backbone, sampler) in states.items():
+        terms: dict[str, list[float]] = {}
+        gen = torch.Generator().manual_seed(args.seed)
+        for i in range(args.batches):
+            net.backbone.load_state_dict(backbone)  # train-mode BatchNorm moves its statistics
+            net.sampler.load_state_dict(sampler)
+            batch = trainer.sampler_data.draw(cfg.train.batch_size, gen, 0, 1)
+            x = batch.x.contiguous(memory_format=torch.channels_last_3d) if trainer.channels_last else batch.x
+            net.train()
+            with torch.no_grad():
+                out = net(x, batch.fs, gen)
+                inputs = {k: (v.float() if torch.is_tensor(v) else v) for k, v in out.items()}
+                inputs["fs"] = batch.fs
+                if batch.groups is not None:
+                    inputs["groups"] = batch.groups
+                total, parts = trainer.losses(inputs)
+            for k, v in {"total": total, **parts}.items():
+                terms.setdefault(k, []).append(float(v))
+        print(f"  {label:<28}" + "  ".join(f"{k} {np.mean(v):+.4f}" for k, v in terms.items()), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
