@@ -8,7 +8,8 @@ prints figures, asserts nothing.
 A model that follows the pulse (one trained *with* labels, scored here without them) should
 get the lowest total; where a model that gives every face its own rhythm gets a lower one,
 the terms say which part of the objective rewards the rhythm (docs/measurements.md,
-"Learning on real faces": on ubfc-dev it was the motion-invariance term).
+"Learning on real faces": on ubfc-dev only the frequency contrast preferred the model that
+reads the pulse; bandwidth, sparsity and the motion invariance preferred the rhythm).
 
 For every model the batches are the same clips (``--seed``), drawn as training draws them,
 and the loss is computed as a training step computes it (train-mode BatchNorm, the recipe's
