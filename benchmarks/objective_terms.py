@@ -12,8 +12,8 @@ the terms say which part of the objective rewards the rhythm (docs/measurements.
 reads the pulse; bandwidth, sparsity and the motion invariance preferred the rhythm).
 
 For every model the batches are the same clips (``--seed``), drawn as training draws them,
-and the loss is computed as a training step computes it (train-mode BatchNorm, the recipe's
-views and augmentation), with no gradient and no weight change.  ``random init`` is the
+and the loss is the training step's own (``Trainer.batch_loss``: train-mode BatchNorm, the
+recipe's views and augmentation), with no gradient and no weight change.  ``random init`` is the
 recipe's own freshly initialised model.  ``--set`` changes the recipe (for instance
 ``--set "views.augment=''"``); a model must share the recipe's architecture and crop size.
 """
@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             trainer = Trainer(cfg, args.data, tmp, log=None, progress=False)
             trainer._build()
             trainer._load_data()
+            trainer.step = 0  # read by the bank hook; no step ends here, so a bank (if any) stays empty
         net = trainer.module
         states = {"random init": (net.backbone.state_dict(), net.sampler.state_dict())}
         states = {k: ({n: t.clone() for n, t in b.items()}, {n: t.clone() for n, t in s.items()})
@@ -65,20 +66,14 @@ def main(argv: list[str] | None = None) -> int:
           f"loss weights {cfg.loss.weights}, augmentation {cfg.views.augment or 'none'}")
     for label, (backbone, sampler) in states.items():
         terms: dict[str, list[float]] = {}
-        gen = torch.Generator().manual_seed(args.seed)
-        for i in range(args.batches):
+        trainer.generator = torch.Generator().manual_seed(args.seed)  # the same clips and views for every model
+        for _ in range(args.batches):
             net.backbone.load_state_dict(backbone)  # train-mode BatchNorm moves its statistics
             net.sampler.load_state_dict(sampler)
-            batch = trainer.sampler_data.draw(cfg.train.batch_size, gen, 0, 1)
-            x = batch.x.contiguous(memory_format=torch.channels_last_3d) if trainer.channels_last else batch.x
+            batch = trainer.sampler_data.draw(cfg.train.batch_size, trainer.generator, 0, 1)
             net.train()
             with torch.no_grad():
-                out = net(x, batch.fs, gen)
-                inputs = {k: (v.float() if torch.is_tensor(v) else v) for k, v in out.items()}
-                inputs["fs"] = batch.fs
-                if batch.groups is not None:
-                    inputs["groups"] = batch.groups
-                total, parts = trainer.losses(inputs)
+                total, parts, *_ = trainer.batch_loss(batch)
             for k, v in {"total": total, **parts}.items():
                 terms.setdefault(k, []).append(float(v))
         print(f"  {label:<28}" + "  ".join(f"{k} {np.mean(v):+.4f}" for k, v in terms.items()), flush=True)

@@ -882,3 +882,29 @@ def test_an_epoch_that_draws_the_faces_rates_together_does_not_replace_the_start
     train(load_config(None, [*TUNE, f"train.init='{start_run}'"]), tiny_dataset, run, progress=False, log=None)
     epochs = list(csv.DictReader(open(run / "epochs.csv")))
     assert [e["best"] for e in epochs] == ["False", "True"]
+
+
+def test_batch_loss_is_the_training_steps_loss_and_changes_no_weight(tiny_dataset, tmp_path):
+    # benchmarks/objective_terms.py scores models with batch_loss: it must be the very loss
+    # a training step optimises on the same batch and draws, and must not train
+    from pulsecl.engine.trainer import Trainer, _StopFlag
+
+    trainer = Trainer(load_config(None, list(TINY)), tiny_dataset, tmp_path / "r", progress=False, log=None)
+    trainer._build()
+    trainer._load_data()
+    trainer.epoch, trainer.step = 0, 0
+    before = {k: v.clone() for k, v in trainer.module.state_dict().items()}
+    trainer.generator.manual_seed(11)
+    batch = trainer.sampler_data.draw(trainer.config.train.batch_size, trainer.generator, 0, 1)
+    trainer.module.train()
+    with torch.no_grad():
+        total, terms, spectra, freqs, groups = trainer.batch_loss(batch)
+    assert set(terms) == {"mvtl", "bandwidth", "sparsity", "invariance"}
+    assert spectra["anchor"].shape[0] == batch.x.shape[0] and freqs.ndim == 1
+    assert all(torch.equal(p, before[k]) for k, p in trainer.module.named_parameters())  # no weight moved
+    trainer.module.load_state_dict(before)  # train-mode BatchNorm moved its running statistics
+    trainer.generator.manual_seed(11)
+    row = trainer._train_step(_StopFlag())
+    assert row["loss"] == pytest.approx(float(total), rel=1e-5, abs=1e-6)
+    assert row["mvtl"] == pytest.approx(float(terms["mvtl"]), rel=1e-5, abs=1e-6)
+    assert any(not torch.equal(v, before[k]) for k, v in trainer.module.state_dict().items())  # the step trained

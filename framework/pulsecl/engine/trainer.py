@@ -316,32 +316,9 @@ class Trainer:
     def _train_step(self, stop: _StopFlag) -> dict[str, float]:
         cfg = self.config
         batch = self.sampler_data.draw(cfg.train.batch_size, self.generator, self.dist.rank, self.dist.world_size)
-        x = batch.x.to(self.device, non_blocking=True)
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last_3d)
-        fs = batch.fs.to(self.device)
         self.module.train()
         self.optimizer.zero_grad(set_to_none=True)
-        with autocast(self.device, self.amp):
-            out = self.net(x, fs, self.generator)
-        inputs = {k: (v.float() if torch.is_tensor(v) else v) for k, v in out.items()}
-        inputs["fs"] = fs
-        groups = batch.groups.to(self.device) if batch.groups is not None else None
-        if groups is not None:
-            inputs["groups"] = groups
-        if batch.target is not None:  # the anchor's frames of a (possibly longer) context
-            inputs["target"] = batch.target[:, : inputs["signal"].shape[-1]].to(self.device)
-        spectra = None
-        if not self.supervised:
-            spectra, freqs = self._spectra(inputs)
-            results = self.pm.hook.pulsecl_extra_negatives(
-                spectra=spectra["anchor"].detach(), freqs=freqs, step=self.step, groups=groups
-            )
-            extra = extra_negatives(results, self.device)
-            if extra is not None:
-                inputs["extra_negatives"], inputs["extra_negative_groups"] = extra
-                inputs["freqs"] = freqs
-        total, terms = self.losses(inputs)
+        total, terms, spectra, freqs, groups = self.batch_loss(batch)
         reg = self.module.sampler.regularization()
         total = total + reg
         if self.scaler is not None:
@@ -366,6 +343,37 @@ class Trainer:
         row = {"loss": loss, "sampler_reg": float(reg.detach()) if torch.is_tensor(reg) else float(reg)}
         row.update(outputs["terms"])
         return row
+
+    def batch_loss(self, batch: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor], Any, Any, Any]:
+        """The recipe's loss on one drawn batch, as a training step computes it (the model
+        in whatever mode the caller set; no backward, no optimiser step): ``(total, terms,
+        spectra, freqs, groups)``, ``spectra`` / ``freqs`` None in supervised mode.  Also
+        what ``benchmarks/objective_terms.py`` scores models with."""
+        x = batch.x.to(self.device, non_blocking=True)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last_3d)
+        fs = batch.fs.to(self.device)
+        with autocast(self.device, self.amp):
+            out = self.net(x, fs, self.generator)
+        inputs = {k: (v.float() if torch.is_tensor(v) else v) for k, v in out.items()}
+        inputs["fs"] = fs
+        groups = batch.groups.to(self.device) if batch.groups is not None else None
+        if groups is not None:
+            inputs["groups"] = groups
+        if batch.target is not None:  # the anchor's frames of a (possibly longer) context
+            inputs["target"] = batch.target[:, : inputs["signal"].shape[-1]].to(self.device)
+        spectra = freqs = None
+        if not self.supervised:
+            spectra, freqs = self._spectra(inputs)
+            results = self.pm.hook.pulsecl_extra_negatives(
+                spectra=spectra["anchor"].detach(), freqs=freqs, step=self.step, groups=groups
+            )
+            extra = extra_negatives(results, self.device)
+            if extra is not None:
+                inputs["extra_negatives"], inputs["extra_negative_groups"] = extra
+                inputs["freqs"] = freqs
+        total, terms = self.losses(inputs)
+        return total, terms, spectra, freqs, groups
 
     def _spectra(self, inputs: dict) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """Anchor and negative spectra on the band's standard grid (for the bank)."""
