@@ -51,9 +51,9 @@ def main(argv: list[str] | None = None) -> int:
             trainer._load_data()
             trainer.step = 0  # read by the bank hook; no step ends here, so a bank (if any) stays empty
         net = trainer.module
-        states = {"random init": (net.backbone.state_dict(), net.sampler.state_dict())}
-        states = {k: ({n: t.clone() for n, t in b.items()}, {n: t.clone() for n, t in s.items()})
-                  for k, (b, s) in states.items()}
+        import copy
+
+        states = {"random init": copy.deepcopy((net.backbone.state_dict(), net.sampler.state_dict()))}
         for spec in args.model:
             label, _, source = spec.rpartition("=")
             model = load_model(source)
