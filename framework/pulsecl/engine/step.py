@@ -15,7 +15,15 @@ from pulsecl.config import Config
 from pulsecl.errors import ConfigError
 from pulsecl.plugins import get_plugin_manager
 
-__all__ = ["TrainingModule", "build_losses", "build_view", "check_augment", "check_pseudo_labels", "extra_negatives"]
+__all__ = ["PROXY_KEYS", "TrainingModule", "build_losses", "build_view", "check_augment", "check_pseudo_labels", "extra_negatives"]
+
+#: Loss inputs that only the contrastive proxy task makes (its branches' views, the
+#: negative branch, and the bank's negatives, which are read against the anchor's spectra):
+#: a self-supervised run whose losses read none of them skips the proxy's backbone passes.
+PROXY_KEYS = frozenset(
+    {"anchor_views", "positive_views", "negative_views", "negative", "extra_negatives",
+     "extra_negative_groups", "freqs"}
+)
 
 
 class TrainingModule(nn.Module):

@@ -55,6 +55,7 @@ from pulsecl.errors import CheckpointError, ConfigError, DataError
 from pulsecl.io import FolderLock, check_room, write_json, write_text
 from pulsecl.engine.runlog import append_csv_rows, drop_orphan_logs, epoch_losses, truncate_csv
 from pulsecl.engine.step import (
+    PROXY_KEYS,
     TrainingModule, build_losses, build_view, check_augment, check_pseudo_labels, extra_negatives,
 )
 from pulsecl.plugins import get_plugin_manager
@@ -162,12 +163,15 @@ class Trainer:
         backbone = pulsecl.build("backbones", cfg.model.backbone, **cfg.model.options)
         sampler = pulsecl.build("samplers", cfg.model.sampler, **cfg.model.sampler_options)
         proxy = windows = augment = None
+        self.losses = build_losses(cfg).to(self.device)
         if not self.supervised:
-            proxy = build_view("proxy_tasks", "proxy", cfg.views.proxy, cfg.views.proxy_options)
-            windows = build_view("view_windows", "windows", cfg.views.windows, cfg.views.windows_options)
+            # the proxy's branches cost two or three backbone passes: made only when a loss
+            # reads them (a run on pseudo-labels alone needs none of them)
+            if set(self.losses.requires + self.losses.optional) & PROXY_KEYS:
+                proxy = build_view("proxy_tasks", "proxy", cfg.views.proxy, cfg.views.proxy_options)
+                windows = build_view("view_windows", "windows", cfg.views.windows, cfg.views.windows_options)
             if cfg.views.augment:
                 augment = build_view("augmentations", "augment", cfg.views.augment, cfg.views.augment_options)
-        self.losses = build_losses(cfg).to(self.device)
         check_augment(cfg, augment, self.losses, self.supervised, proxy)
         check_pseudo_labels(cfg, self.losses)
         self.module = TrainingModule(
@@ -363,7 +367,7 @@ class Trainer:
         if batch.target is not None:  # the anchor's frames of a (possibly longer) context
             inputs["target"] = batch.target[:, : inputs["signal"].shape[-1]].to(self.device)
         spectra = freqs = None
-        if not self.supervised:
+        if "negative" in inputs:  # the proxy's branches were made
             spectra, freqs = self._spectra(inputs)
             results = self.pm.hook.pulsecl_extra_negatives(
                 spectra=spectra["anchor"].detach(), freqs=freqs, step=self.step, groups=groups
