@@ -3,6 +3,7 @@ A benchmark: prints figures, asserts nothing.
 
     python benchmarks/ubfc_train.py --out DIR --recipe default --folds 0,1,2,3 --budget 1200
     python benchmarks/ubfc_train.py --out DIR --recipe paper --folds 0,1 --budget 1200
+    python benchmarks/ubfc_train.py --out DIR --recipe distill-init --budget 300  # POS pseudo-labels, from pulsecl-small
     python benchmarks/ubfc_train.py --out DIR --recipe adapt --budget 300     # --init pulsecl-small on the
                                                                              # held-out subjects' own videos
 
@@ -21,10 +22,12 @@ each fold's training videos), ``paper`` (the paper's preset at its own size), ``
 small default started from ``pulsecl-small``), ``variance`` (the default plus SiNC's
 variance loss), ``landmarks`` (the default on the crops of the face-landmark skin region, zero
 outside it, that make POS work on these videos), ``adapt`` (``init`` on the held-out subjects'
-own videos), ``pseudo-labels`` (the preset: each training video's own POS pulse as a
-NegPearson target, on the landmark crops, where POS reads these faces; no reference is read).
-(``stillness``, still faces with a loss against in-band power, was tried and
-dropped: docs/measurements.md, "Learning on real faces".)
+own videos), ``distill`` (the ``pseudo-labels`` preset: POS's pulse on each training video's
+own crops as the only target, no contrast, priors or augmentation; no reference is read),
+``distill-init`` (the same from ``pulsecl-small``) and ``adapt-distill`` (``distill-init`` on
+the held-out subjects' own videos).  (The preset's earlier weights, the default's losses
+plus NegPearson x5, on landmark crops, and ``stillness``, still faces with a loss against
+in-band power, were tried and dropped: docs/measurements.md, "Learning on real faces".)
 
 Timing: each run's budget is wall-clock training time on this machine; run one at a time
 and nothing else heavy beside it, or the runs get fewer steps (the steps are reported).
@@ -56,7 +59,9 @@ RECIPES = {
     "variance": ["loss.weights={mvtl = 1.0, bandwidth = 1.0, sparsity = 1.0, invariance = 1.0, variance = 1.0}"],
     "adapt": [],
     "landmarks": ["preprocess.roi='landmarks'"],
-    "pseudo-labels": ["preprocess.roi='landmarks'"],
+    "distill": [],
+    "distill-init": [],
+    "adapt-distill": [],
 }
 SNAPSHOTS_S = (120, 300, 600, 1200)
 
@@ -85,13 +90,13 @@ def train_run(out: Path, recipe: str, fold: int, data: Path, budget: float, extr
     run = out / "runs" / f"{recipe}-f{fold}"
     if (run / "last.pt").is_file():
         return run
-    preset = {"paper": "paper", "pseudo-labels": "pseudo-labels"}.get(recipe)
+    preset = "paper" if recipe == "paper" else "pseudo-labels" if "distill" in recipe else None
     cmd = [sys.executable, "-m", "pulsecl", "train", *([preset] if preset else []), "--data", str(data),
            "--out", str(run), "--no-progress",
            "--set", "data.exclude=[]", "--set", f"train.time_budget_s={budget}", "--set", "train.epochs=100000",
            "--set", f"data.cache={out / 'cache'}",
            "--set", f"train.snapshots_s=[{', '.join(str(s) for s in SNAPSHOTS_S if s <= budget)}]"]
-    if recipe in ("init", "adapt"):
+    if recipe in ("init", "adapt", "distill-init", "adapt-distill"):
         cmd += ["--init", "pulsecl-small"]
     for o in [*RECIPES[recipe], *extra]:
         cmd += ["--set", o]
@@ -136,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for k in (int(f) for f in args.folds.split(",")):
         held = folds[k]
-        train_subjects = held if args.recipe == "adapt" else [s for s in names if s not in held]
+        train_subjects = held if args.recipe.startswith("adapt") else [s for s in names if s not in held]
         data = training_root(out, root, train_subjects, synthetic)
         run = train_run(out, args.recipe, k, data, args.budget, args.set)
         points = [(f"{s // 60:g} min", run / f"snapshot-{s:g}s.pt") for s in SNAPSHOTS_S]

@@ -289,7 +289,7 @@ def test_config_presets_says_what_each_preset_is(capsys):
         "default".ljust(width) + "pulsecl's small default: trains on CPU in minutes (see README, \"Defaults that learn\")."
     )
     assert lines[1].startswith("paper".ljust(width) + "The paper's recipe (Gideon & Stent, ICCV 2021)")
-    assert lines[2].startswith("pseudo-labels".ljust(width) + "The default plus POS pseudo-labels")
+    assert lines[2].startswith("pseudo-labels".ljust(width) + "POS pseudo-labels alone")
 
 
 @pytest.mark.parametrize("command", ["train", "evaluate"])

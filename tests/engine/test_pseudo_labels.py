@@ -159,7 +159,8 @@ def test_the_pseudo_labels_preset_trains_from_the_command_line(tiny_dataset, tmp
     assert main(["train", "pseudo-labels", "--data", str(tiny_dataset), "--out", str(run), "--no-progress",
                  *[a for s in TINY for a in ("--set", s)]]) == 0
     saved = load_config(run / "config.toml")
-    assert saved.data.pseudo_labels == "pos" and saved.loss.weights["neg_pearson"] == 5.0
+    assert saved.data.pseudo_labels == "pos" and saved.loss.weights == {"neg_pearson": 1.0}
+    assert saved.views.augment == ""
     rows = list(csv.DictReader(open(run / "log.csv")))
     assert len(rows) == 4 and all(0.0 <= float(r["neg_pearson"]) <= 2.0 for r in rows)
 
@@ -169,3 +170,24 @@ def test_a_pseudo_label_does_not_depend_on_the_chunk_the_crops_are_read_in():
     (whole,) = pseudo_labelled([video], "pos", (40.0, 250.0), chunk=10_000)
     (chunked,) = pseudo_labelled([video], "pos", (40.0, 250.0), chunk=37)
     np.testing.assert_allclose(chunked.ppg, whole.ppg, atol=1e-5)
+
+
+def test_a_run_on_pseudo_labels_alone_makes_no_proxy_branches(tiny_dataset, tmp_path, test_backbones, monkeypatch):
+    """No loss reads the frequency proxy's branches, so the trainer builds no proxy: one
+    backbone pass per clip instead of three.  With the contrast in the loss it does."""
+    from pulsecl.engine.trainer import Trainer
+
+    calls = []
+    import pulsecl_views.frequency as frequency
+
+    real = frequency.FrequencyViews.__call__
+    monkeypatch.setattr(frequency.FrequencyViews, "__call__", lambda self, *a, **k: calls.append(1) or real(self, *a, **k))
+    alone = load_config(None, [*PASS, "data.pseudo_labels='pos'", "loss.weights={neg_pearson = 1.0}", "views.augment=''"])
+    trainer = Trainer(alone, tiny_dataset, tmp_path / "alone", log=None, progress=False)
+    trainer._build()
+    assert trainer.module.proxy is None and trainer.module.windows is None
+    res = train(alone, tiny_dataset, tmp_path / "alone-run", progress=False, log=None)
+    rows = list(csv.DictReader(open(tmp_path / "alone-run" / "log.csv")))
+    assert res.steps == 4 and calls == [] and all(0.0 <= float(r["neg_pearson"]) <= 2.0 for r in rows)
+    train(load_config(None, PSEUDO), tiny_dataset, tmp_path / "with-mvtl", progress=False, log=None)
+    assert len(calls) == 4  # one proxy call per step
