@@ -53,6 +53,8 @@ class BankHooks:
     @hookimpl
     def pulsecl_train_step_end(self, step, outputs):
         """Push this step's anchor and negative spectra (and the anchors' groups) into the bank."""
+        if "anchor_spectra" not in outputs:  # no proxy branches in this run: nothing to keep
+            return
         groups = outputs.get("groups")
         if groups is not None and _takes_groups(self.bank):
             self.bank.update(outputs.get("anchor_spectra"), outputs.get("negative_spectra"), outputs["freqs"], groups=groups)

@@ -191,3 +191,7 @@ def test_a_run_on_pseudo_labels_alone_makes_no_proxy_branches(tiny_dataset, tmp_
     assert res.steps == 4 and calls == [] and all(0.0 <= float(r["neg_pearson"]) <= 2.0 for r in rows)
     train(load_config(None, PSEUDO), tiny_dataset, tmp_path / "with-mvtl", progress=False, log=None)
     assert len(calls) == 4  # one proxy call per step
+    # a negative bank has nothing to keep without the branches, and does not stop the run
+    banked = load_config(None, [*PASS, "data.pseudo_labels='pos'", "loss.weights={neg_pearson = 1.0}",
+                                "views.augment=''", "bank.size=16"])
+    assert train(banked, tiny_dataset, tmp_path / "banked", progress=False, log=None).steps == 4
