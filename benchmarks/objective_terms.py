@@ -27,6 +27,33 @@ import numpy as np
 import torch
 
 
+def trainer_on(data: str, overrides: list[str]):
+    """A :class:`~pulsecl.engine.trainer.Trainer` for the recipe with ``overrides``, its model
+    built and the videos of ``data`` loaded (no run folder is kept)."""
+    import tempfile
+
+    from pulsecl.config import load_config
+    from pulsecl.engine.trainer import Trainer
+
+    cfg = load_config(None, ["train.keep_memory=false", *overrides])
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = Trainer(cfg, data, tmp, log=None, progress=False)
+        trainer._build()
+        trainer._load_data()
+    return trainer
+
+
+def models_named(specs: list[str]) -> dict:
+    """``[LABEL=]NAME_OR_CHECKPOINT`` -> ``{label: loaded model}`` (the label defaults to the source)."""
+    from pulsecl.models import load_model
+
+    out = {}
+    for spec in specs:
+        label, _, source = spec.rpartition("=")
+        out[label or source] = load_model(source)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True, help="folder of (unlabelled) training videos")
@@ -36,28 +63,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="recipe overrides")
     args = ap.parse_args(argv)
 
-    import tempfile
+    import copy
 
-    from pulsecl.config import load_config
-    from pulsecl.engine.trainer import Trainer
     from pulsecl.errors import PulseclError
-    from pulsecl.models import load_model
 
     try:
-        cfg = load_config(None, ["train.keep_memory=false", *args.set])
-        with tempfile.TemporaryDirectory() as tmp:
-            trainer = Trainer(cfg, args.data, tmp, log=None, progress=False)
-            trainer._build()
-            trainer._load_data()
-            trainer.step = 0  # read by the bank hook; no step ends here, so a bank (if any) stays empty
-        net = trainer.module
-        import copy
-
+        trainer = trainer_on(args.data, args.set)
+        trainer.step = 0  # read by the bank hook; no step ends here, so a bank (if any) stays empty
+        cfg, net = trainer.config, trainer.module
         states = {"random init": copy.deepcopy((net.backbone.state_dict(), net.sampler.state_dict()))}
-        for spec in args.model:
-            label, _, source = spec.rpartition("=")
-            model = load_model(source)
-            states[label or source] = (model.net.backbone.state_dict(), model.net.sampler.state_dict())
+        for label, model in models_named(args.model).items():
+            states[label] = (model.net.backbone.state_dict(), model.net.sampler.state_dict())
     except PulseclError as e:
         print(f"objective_terms: {e}", file=sys.stderr)
         return 2

@@ -25,8 +25,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def _bandpass(fs: float):
@@ -67,28 +70,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="data overrides (data.cache=...)")
     args = ap.parse_args(argv)
 
-    import tempfile
-
     import torch
 
-    from pulsecl.config import load_config
-    from pulsecl.engine.trainer import Trainer
+    from objective_terms import models_named, trainer_on
     from pulsecl.errors import PulseclError
-    from pulsecl.models import load_model
     from pulsecl_classical.pos import POS
 
     try:
         # supervised mode loads the videos' PPG (read for this analysis only, never trained on)
-        cfg = load_config(None, ["train.keep_memory=false", "data.exclude=[]", "train.mode=supervised",
-                                 "loss.weights={neg_pearson = 1.0}", "views.augment=''", *args.set])
-        with tempfile.TemporaryDirectory() as tmp:
-            trainer = Trainer(cfg, args.data, tmp, log=None, progress=False)
-            trainer._build()
-            trainer._load_data()
-        models = {}
-        for spec in args.model:
-            label, _, source = spec.rpartition("=")
-            models[label or source] = load_model(source).net.eval()
+        trainer = trainer_on(args.data, ["data.exclude=[]", "train.mode=supervised",
+                                         "loss.weights={neg_pearson = 1.0}", "views.augment=''", *args.set])
+        models = {label: m.net.eval() for label, m in models_named(args.model).items()}
     except PulseclError as e:
         print(f"what_it_follows: {e}", file=sys.stderr)
         return 2

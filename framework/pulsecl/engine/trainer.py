@@ -351,7 +351,8 @@ class Trainer:
     def batch_loss(self, batch: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor], Any, Any, Any]:
         """The recipe's loss on one drawn batch, as a training step computes it (the model
         in whatever mode the caller set; no backward, no optimiser step): ``(total, terms,
-        spectra, freqs, groups)``, ``spectra`` / ``freqs`` None in supervised mode.  Also
+        spectra, freqs, groups)``, ``spectra`` / ``freqs`` None when the run makes no proxy
+        branches (supervised, or no loss reads them).  Also
         what ``benchmarks/objective_terms.py`` scores models with."""
         x = batch.x.to(self.device, non_blocking=True)
         if self.channels_last:
