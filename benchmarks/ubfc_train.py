@@ -24,8 +24,9 @@ variance loss), ``landmarks`` (the default on the crops of the face-landmark ski
 outside it, that make POS work on these videos), ``adapt`` (``init`` on the held-out subjects'
 own videos), ``distill`` (the ``pseudo-labels`` preset: POS's pulse on each training video's
 own crops as the only target, no contrast, priors or augmentation; no reference is read),
-``distill-init`` (the same from ``pulsecl-small``) and ``adapt-distill`` (``distill-init`` on
-the held-out subjects' own videos).  (The preset's earlier weights, the default's losses
+``distill-init`` (the same from ``pulsecl-small``), ``distill-init+synthetic`` (the same
+with ``--synthetic N`` synthetic subjects added, their POS pulse the target as for the faces)
+and ``adapt-distill`` (``distill-init`` on the held-out subjects' own videos).  (The preset's earlier weights, the default's losses
 plus NegPearson x5, on landmark crops, and ``stillness``, still faces with a loss against
 in-band power, were tried and dropped: docs/measurements.md, "Learning on real faces".)
 
@@ -61,6 +62,7 @@ RECIPES = {
     "landmarks": ["preprocess.roi='landmarks'"],
     "distill": [],
     "distill-init": [],
+    "distill-init+synthetic": [],
     "adapt-distill": [],
 }
 SNAPSHOTS_S = (120, 300, 600, 1200)
@@ -96,7 +98,7 @@ def train_run(out: Path, recipe: str, fold: int, data: Path, budget: float, extr
            "--set", "data.exclude=[]", "--set", f"train.time_budget_s={budget}", "--set", "train.epochs=100000",
            "--set", f"data.cache={out / 'cache'}",
            "--set", f"train.snapshots_s=[{', '.join(str(s) for s in SNAPSHOTS_S if s <= budget)}]"]
-    if recipe in ("init", "adapt", "distill-init", "adapt-distill"):
+    if recipe.removesuffix("+synthetic") in ("init", "adapt", "distill-init", "adapt-distill"):
         cmd += ["--init", "pulsecl-small"]
     for o in [*RECIPES[recipe], *extra]:
         cmd += ["--set", o]
@@ -120,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--recipe", required=True, choices=sorted(RECIPES))
     ap.add_argument("--folds", default="0,1,2,3")
     ap.add_argument("--budget", type=float, default=1200.0, help="seconds of training per fold")
-    ap.add_argument("--synthetic", type=int, default=8, help="synthetic subjects for default+synthetic")
+    ap.add_argument("--synthetic", type=int, default=8, help="synthetic subjects for the recipes named +synthetic")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="more training overrides")
     args = ap.parse_args(argv)
 
@@ -131,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     names = U.subjects(root)
     folds = U.folds(names)
     synthetic = None
-    if args.recipe == "default+synthetic":
+    if args.recipe.endswith("+synthetic"):
         synthetic = out / "synthetic"
         if not synthetic.is_dir():
             subprocess.check_call([sys.executable, "-m", "pulsecl", "synth", str(synthetic), "--n", str(args.synthetic),
