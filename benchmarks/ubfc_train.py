@@ -26,8 +26,8 @@ own videos), ``distill`` (the ``pseudo-labels`` preset: POS's pulse on each trai
 own crops as the only target, no contrast, priors or augmentation; no reference is read),
 ``distill-init`` (the same from ``pulsecl-small``), ``distill-init+synthetic`` (the same
 with ``--synthetic N`` synthetic subjects added, their POS pulse the target as for the faces)
-and ``adapt-distill`` (``distill-init`` on the held-out subjects' own videos).  (The preset's earlier weights, the default's losses
-plus NegPearson x5, on landmark crops, and ``stillness``, still faces with a loss against
+and ``adapt-distill`` (``distill-init`` on the held-out subjects' own videos).  (The
+preset's earlier weights, the default's losses plus NegPearson x5, on landmark crops, and ``stillness``, still faces with a loss against
 in-band power, were tried and dropped: docs/measurements.md, "Learning on real faces".)
 
 Timing: each run's budget is wall-clock training time on this machine; run one at a time

@@ -2,8 +2,9 @@
 faces) and ``pulsecl-face`` (UBFC-rPPG faces, POS pseudo-labels).  Each is there, small,
 carries its card with its data's terms, was trained without reading a label, reads the
 heart rate put into two synthetic faces of different rates (a rate per face, not one for
-all), and its output depends on its input on real skin video (not the collapse of issue 12).  ``pulsecl-real-small`` (skin patches, POS
-pseudo-labels) answered about 70 bpm for every real face and is no longer shipped."""
+all), and its output depends on its input on real skin video (not the collapse of issue
+12).  ``pulsecl-real-small`` (skin patches, POS pseudo-labels) answered about 70 bpm for
+every real face and is no longer shipped."""
 
 from __future__ import annotations
 
