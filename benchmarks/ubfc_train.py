@@ -27,8 +27,8 @@ own crops as the only target, no contrast, priors or augmentation; no reference 
 ``distill-init`` (the same from ``pulsecl-small``), ``distill-init+synthetic`` (the same
 with ``--synthetic N`` synthetic subjects added, their POS pulse the target as for the faces)
 and ``adapt-distill`` (``distill-init`` on the held-out subjects' own videos).  (The
-preset's earlier weights, the default's losses plus NegPearson x5, on landmark crops, and ``stillness``, still faces with a loss against
-in-band power, were tried and dropped: docs/measurements.md, "Learning on real faces".)
+preset's earlier weights, the default's losses plus NegPearson x5, on landmark crops, and
+``stillness``, still faces with a loss against in-band power, were tried and dropped: docs/measurements.md, "Learning on real faces".)
 
 Timing: each run's budget is wall-clock training time on this machine; run one at a time
 and nothing else heavy beside it, or the runs get fewer steps (the steps are reported).
